@@ -1,0 +1,105 @@
+"""Validation at the public boundary: each error names the parameter, the allowed range and the value."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+HESSIAN_POLICIES = ("positive", "exact")
+
+
+def check_real(name: str, value: Any, *, low: float | None = 0.0, high: float | None = None) -> float:
+    """Return ``value`` as a float after checking its type, finiteness and range ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if low is not None and v < low:
+        rng = f"[{low:g}, {high:g}]" if high is not None else f">= {low:g}"
+        raise ValueError(f"{name} must be {rng}, got {value!r}")
+    if high is not None and v > high:
+        rng = f"[{low:g}, {high:g}]" if low is not None else f"<= {high:g}"
+        raise ValueError(f"{name} must be {rng}, got {value!r}")
+    return v
+
+
+def check_hessian(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {HESSIAN_POLICIES}, got {value!r} of type {type(value).__name__}")
+    if value not in HESSIAN_POLICIES:
+        raise ValueError(f"{name} must be one of {HESSIAN_POLICIES}, got {value!r}")
+    return value
+
+
+def namespace(*arrays: Any) -> Any:
+    """The array namespace of the given arrays: numpy itself for numpy arrays and for anything
+    numpy converts (lists, pandas objects, scalars); the array-api-compat namespace of torch or
+    cupy tensors otherwise."""
+    others = [a for a in arrays if a is not None and not isinstance(a, np.ndarray) and _is_tensor(a)]
+    if not others:
+        # numpy itself: every function the core uses exists in numpy 1.x and 2.x alike.
+        return np
+    import array_api_compat
+
+    return array_api_compat.array_namespace(*others)
+
+
+def _is_tensor(a: Any) -> bool:
+    mod = type(a).__module__.split(".")[0]
+    return mod in ("torch", "cupy", "jax", "jaxlib")
+
+
+def as_float_array(name: str, value: Any, xp: Any, dtype: Any = None) -> Any:
+    """Convert ``value`` to a floating array of ``xp``; integer and boolean input becomes float64."""
+    if xp is np:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        if dtype is not None:
+            return arr.astype(dtype, copy=False)
+        if arr.dtype.kind != "f" or arr.dtype.itemsize < 4:
+            arr = arr.astype(np.float64)
+        return arr
+    arr = value if hasattr(value, "dtype") else xp.asarray(value)
+    if dtype is not None:
+        return arr if arr.dtype == dtype else xp.astype(arr, dtype)
+    if not xp.isdtype(arr.dtype, "real floating"):
+        arr = xp.astype(arr, xp.float64)
+    return arr
+
+
+def check_same_shape(name: str, arr: Any, ref_name: str, ref: Any) -> None:
+    if tuple(arr.shape) != tuple(ref.shape):
+        raise ValueError(
+            f"{name} and {ref_name} must have the same shape, got {name} of shape {tuple(arr.shape)} "
+            f"and {ref_name} of shape {tuple(ref.shape)}"
+        )
+
+
+def _first_bad(xp: Any, arr: Any, bad: Any) -> Any:
+    flat = xp.reshape(arr, (-1,))
+    idx = xp.nonzero(xp.reshape(bad, (-1,)))[0]
+    return float(flat[int(idx[0])])
+
+
+def check_labels(name: str, y: Any, xp: Any) -> None:
+    """``y`` must lie in [0, 1] (soft labels allowed) and hold no NaN."""
+    bad = xp.isnan(y) | (y < 0) | (y > 1)
+    if bool(xp.any(bad)):
+        raise ValueError(f"{name} must hold values in [0, 1] and no NaN, got {_first_bad(xp, y, bad)!r}")
+
+
+def check_finite(name: str, x: Any, xp: Any) -> None:
+    bad = ~xp.isfinite(x)
+    if bool(xp.any(bad)):
+        raise ValueError(f"{name} must be finite (no NaN or infinity), got {_first_bad(xp, x, bad)!r}")
+
+
+def check_weights(name: str, w: Any, xp: Any) -> None:
+    bad = ~xp.isfinite(w) | (w < 0)
+    if bool(xp.any(bad)):
+        raise ValueError(f"{name} must be finite and >= 0, got {_first_bad(xp, w, bad)!r}")
