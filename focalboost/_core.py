@@ -68,7 +68,10 @@ def positive_term(p: Any, q: Any, log_p: Any, gamma: float, epsilon: float) -> t
     """
     r = q + epsilon
     w = r**gamma  # r ∈ [ε, 1 + ε]; 0**0 == 1 gives γ = 0 its cross-entropy value
-    t = q / r if epsilon > 0 else 1.0  # ε > 0 keeps r ≥ ε > 0; ε = 0 makes t ≡ 1
+    # ε = 0 makes t = q/q ≡ 1. For ε > 0, r ≥ ε > 0 in exact arithmetic, but a tiny ε rounds to
+    # 0 in float32 (ε = 1e-46), so r can still be 0 where q underflows: there q = 0, w = 0^γ
+    # and t is irrelevant, and dividing by r + 1 keeps it finite (t = 0) instead of 0/0.
+    t = q / (r + (r == 0)) if epsilon > 0 else 1.0
     a = -(p * log_p)  # −p log p is formed first: bounded in [0, 1/e], never 0·∞
     gt = gamma * t
     f = -(w * log_p)
@@ -104,9 +107,9 @@ def combine_hessian(h_base: Array, h_turn: Array, hessian: str, xp: Any) -> Arra
     """Apply a Hessian policy to the split second derivative of one term.
 
     ``"exact"`` returns ``h_base + h_turn``; ``"positive"`` drops the negative part of
-    ``h_turn``, which gives ``max(f'', h_base)``: equal to ``f''`` wherever ``f''`` is at
-    least the base curvature (every well-classified point), never below it, and strictly
-    positive wherever ``p q > 0``.
+    ``h_turn``, which gives ``max(f'', h_base)``: never below ``f''``, strictly positive
+    wherever ``p q > 0``, and equal to ``f''`` wherever the term's own probability is at least
+    ``1 / (1 + min(γ, 1))`` (every correctly classified point when ``γ ≥ 1``).
     """
     if hessian == "exact":
         return h_base + h_turn
@@ -140,7 +143,12 @@ def binary_focal(
     f0, d0, hb0, ht0 = positive_term(q, p, log_q, gamma, epsilon)
     c1 = alpha_pos * y
     c0 = alpha_neg * (1.0 - y)
-    out_loss = c1 * f1 + c0 * f0 if loss else None
+    out_loss = None
+    if loss:
+        # f grows like |x| (1 + ε)^γ and can overflow in the term a hard label switches off;
+        # a zero coefficient must give 0, not 0·∞ = NaN.
+        zero = xp.zeros_like(f1)
+        out_loss = xp.where(c1 == 0, zero, c1 * f1) + xp.where(c0 == 0, zero, c0 * f0)
     out_grad = c1 * d1 - c0 * d0 if gradient else None
     out_hess = None
     if hessian is not None:

@@ -45,7 +45,9 @@ class FocalLoss:
         badly misclassified points (for ``γ = 2``, a positive below ``x ≈ −2.8``).
         ``"positive"`` (the default, for Newton steps in gradient boosting) keeps the exact
         value wherever it is at least the base curvature ``w p q (1 + 2γt)`` and uses that base
-        curvature elsewhere, so it is always ``≥`` the exact value and ``> 0``: see Notes.
+        curvature elsewhere, so it is always ``≥`` the exact value and ``> 0``. It equals the
+        exact value wherever ``p_t ≥ 1 / (1 + min(γ, 1))``: for ``γ ≥ 1`` on every correctly
+        classified point. See Notes.
 
     Notes
     -----
@@ -123,18 +125,19 @@ class FocalLoss:
 
     def _compute(self, y: Any, x: Any, xp: Any, *, loss: bool, gradient: bool, hessian: bool) -> tuple[Any, Any, Any]:
         a1, a0 = self.class_weights
-        return _core.binary_focal(
-            y,
-            x,
-            gamma=self.gamma,
-            epsilon=self.epsilon,
-            alpha_pos=a1,
-            alpha_neg=a0,
-            xp=xp,
-            loss=loss,
-            gradient=gradient,
-            hessian=self.hessian if hessian else None,
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # see _core.binary_focal: masked overflow
+            return _core.binary_focal(
+                y,
+                x,
+                gamma=self.gamma,
+                epsilon=self.epsilon,
+                alpha_pos=a1,
+                alpha_neg=a0,
+                xp=xp,
+                loss=loss,
+                gradient=gradient,
+                hessian=self.hessian if hessian else None,
+            )
 
     # -- public API -------------------------------------------------------------------------
     def loss(self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True) -> Any:
