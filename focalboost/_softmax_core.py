@@ -1,0 +1,279 @@
+"""The math core of the multiclass (softmax) focal loss: the one place its formulas are written.
+
+Everything here is elementwise per sample (or per sample and class) and never reduces over
+samples. Weights, means, signs and shapes belong to the callers (:mod:`focalboost._softmax_loss`,
+the boosting adapters, :mod:`focalboost.torch`).
+
+Notation (DESIGN.md §2): raw predictions ``z`` of shape ``(n, K)``, ``p = softmax(z)``, true
+class ``c``, per-class weight ``α_c``, focusing parameter ``γ ≥ 0``, smoothing ``ε ≥ 0``::
+
+    L = −α_c (1 − p_c + ε)^γ log p_c
+
+With ``s = 1 − p_c`` (the other classes' probability mass, summed, never formed by
+subtraction), ``r = s + ε``, ``w = r^γ``, ``ℓ = log p_c`` and ``a = −p_c ℓ ∈ [0, 1/e]``::
+
+    ∂L/∂z_j  = α_c (δ_cj − p_j) F,            F = γ p_c r^(γ−1) ℓ − r^γ = −G / r,
+                                               G = w (r + γ a) ≥ 0
+    ∂²L/∂z_j² = α_c [−p_j (1 − p_j) F + (δ_cj − p_j)² p_c F'],
+                F' = γ r^(γ−2) (r ℓ − (γ − 1) p_c ℓ + 2 r)
+
+Both contain ``1/r``, which is unbounded for ``ε = 0`` as ``p_c → 1``. The ratio
+``ρ_j = (δ_cj − p_j) / r`` is in ``[−1, 1]`` (``|δ_cj − p_j| ≤ s ≤ r``), so with it::
+
+    ∂L/∂z_j   = −α_c ρ_j G
+    ∂²L/∂z_j² =  α_c (h_base_j + h_turn_j)
+        h_base_j = w (p_j q_j + 2 γ ρ_j² r p_c)                       ≥ 0
+        h_turn_j = γ w a (p_j q_j / r + ρ_j² ((γ − 1) p_c − r))       (changes sign)
+
+with ``q_j = 1 − p_j`` and ``p_j q_j / r`` equal to ``p_c ρ_c`` for ``j = c`` and to
+``−q_j ρ_j`` otherwise: every factor is bounded, ``ℓ`` only appears as ``a`` (or in the loss
+itself), so every output is finite for every finite logit and ``γ ≥ 0, ε ≥ 0``. For ``K = 2``
+and ``z = (0, x)`` these are exactly the binary formulas of :func:`focalboost._core.positive_term`
+(there ``t = ρ_c``), split into the same ``h_base`` and ``h_turn``.
+
+Two layers, as in :mod:`focalboost._core`:
+
+* :func:`class_term` (per sample) and :func:`entry_terms` (per sample and class) hold the
+  formulas, with arithmetic operators only: the same functions run on numpy arrays, torch and
+  cupy tensors, and on plain floats inside a numba kernel.
+* :func:`softmax_parts`, :func:`softmax_focal` and :func:`softmax` compute the stable
+  primitives (``p``, ``q``, ``s``, ``log p_c``, ``ρ``) with an array namespace ``xp`` (``exp``,
+  ``log1p``, ``max``, ``argmax``, ``sum``, ``where``, ``arange``) and assemble the outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ._core import combine_hessian, sigmoid_parts
+
+Array = Any
+
+
+def class_term(p_c: Any, s: Any, log_p_c: Any, gamma: float, epsilon: float) -> tuple[Any, Any, Any, Any, Any]:
+    """Per-sample factors of the softmax focal loss of the true class (weight ``α_c`` excluded).
+
+    Parameters
+    ----------
+    p_c, s : array or float
+        ``p_c`` and ``s = 1 − p_c``, each computed directly (``s`` as the sum of the other
+        classes' probabilities).
+    log_p_c : array or float
+        ``log p_c``, finite for every finite logit.
+    gamma, epsilon : float
+
+    Returns
+    -------
+    f, g, w, r, a
+        The loss ``f = −(s + ε)^γ log p_c``, the gradient scale ``G = w (r + γ a) ≥ 0`` (so
+        ``∂f/∂z_j = −ρ_j G``), and the factors ``w = r^γ``, ``r = s + ε``, ``a = −p_c log p_c``
+        that :func:`entry_terms` needs.
+    """
+    r = s + epsilon
+    w = r**gamma  # r ∈ [ε, 1 + ε]; 0**0 == 1 gives γ = 0 its cross-entropy value
+    a = -(p_c * log_p_c)  # −p log p is formed first: bounded in [0, 1/e], never 0·∞
+    f = -(w * log_p_c)
+    g = w * (r + gamma * a)
+    return f, g, w, r, a
+
+
+def entry_terms(
+    rho: Any, pq: Any, pq_over_r: Any, p_c: Any, g: Any, w: Any, r: Any, a: Any, gamma: float
+) -> tuple[Any, Any, Any]:
+    """Gradient and split diagonal Hessian of one class entry ``j`` (weight ``α_c`` excluded).
+
+    Parameters
+    ----------
+    rho : array or float
+        ``ρ_j = (δ_cj − p_j) / r ∈ [−1, 1]``.
+    pq, pq_over_r : array or float
+        ``p_j (1 − p_j)`` and ``p_j (1 − p_j) / r`` (``p_c ρ_c`` for ``j = c``, ``−q_j ρ_j``
+        otherwise: both bounded).
+    p_c, g, w, r, a : array or float
+        From :func:`class_term` (broadcast over the classes).
+    gamma : float
+
+    Returns
+    -------
+    grad, h_base, h_turn
+        ``∂f/∂z_j = −ρ_j G`` and ``∂²f/∂z_j² = h_base + h_turn`` with ``h_base ≥ 0``; the
+        Hessian policies are built from the two parts by :func:`focalboost._core.combine_hessian`.
+    """
+    grad = -(rho * g)
+    rho2 = rho * rho
+    h_base = w * (pq + (2.0 * gamma) * (rho2 * (r * p_c)))
+    h_turn = (gamma * w) * a * (pq_over_r + rho2 * ((gamma - 1.0) * p_c - r))
+    return grad, h_base, h_turn
+
+
+def log_neg_dloss_dp(u: Array, gamma: float, epsilon: float, xp: Any) -> Array:
+    """``ψ = log(−∂f/∂p)`` of ``f(p) = −(1 − p + ε)^γ log p`` at ``p = σ(u)``, for the init score.
+
+    ``−∂f/∂p = −F / p = G / (r p) = (w / p) (1 + γ a / r)`` (see :func:`class_term`, with
+    ``s = 1 − p``), so ``ψ = γ log r − log p + log1p(γ a / r)``. ``f`` is strictly convex in ``p``
+    for every ``γ ≥ 0`` (``f'' = γ(1−γ) r^(γ−2) log p + 2γ r^(γ−1)/p + r^γ/p²``, and
+    ``p² log p ≥ −p (1 − p)`` keeps it positive for ``γ < 1``), so ``ψ`` strictly decreases in
+    ``u``. Parametrizing ``p`` by its own logit ``u`` keeps ``p`` and ``1 − p`` exact near 0 and 1.
+
+    For ``ε = 0``, ``a / r = −p log p / (1 − p)`` is ``log1p(x) / x`` (``u ≥ 0``) or
+    ``x (log1p(x) − u)`` (``u < 0``) with ``x = e^{−|u|}``: both bounded, no ``0/0`` near ``p = 1``.
+    Meant for ``|u| ≤ 700`` in float64 (``x`` does not underflow there).
+    """
+    p, q, log_p, log_q = sigmoid_parts(u, xp)
+    if epsilon > 0:
+        r = q + epsilon
+        log_r = xp.log(r)
+        a_over_r = -(p * log_p) / r
+    else:
+        log_r = log_q
+        x = xp.exp(-xp.abs(u))
+        l1p = xp.log1p(x)
+        a_over_r = xp.where(u >= 0, l1p / x, x * (l1p - u))
+    return gamma * log_r - log_p + xp.log1p(gamma * a_over_r)
+
+
+class SoftmaxParts(NamedTuple):
+    """Stable primitives of a row-wise softmax with true classes (see :func:`softmax_parts`)."""
+
+    onehot: Array  # (n, K) bool, True at the true class
+    p: Array  # (n, K) softmax
+    q: Array  # (n, K) 1 − p, never by subtraction where p is close to 1
+    p_c: Array  # (n, 1)
+    s: Array  # (n, 1) 1 − p_c, summed over the other classes
+    log_p_c: Array  # (n, 1)
+    rho: Array  # (n, K) (δ_cj − p_j) / (s + ε), in [−1, 1]
+
+
+def _arange(k: int, like: Any, xp: Any) -> Any:
+    if type(like).__module__.split(".")[0] == "numpy":
+        return xp.arange(k)  # numpy 1.x has no ``device`` argument
+    return xp.arange(k, device=like.device)
+
+
+def _exp_shifted(z: Array, xp: Any) -> tuple[Array, Array, Array, Array]:
+    """``e = exp(z − max z) ∈ (0, 1]`` per row, the first argmax mask and ``Z − 1`` (the sum of
+    ``e`` without the first maximum, so ``log Z = log1p(Z − 1)`` keeps its precision when one
+    logit dominates)."""
+    m = xp.max(z, axis=1, keepdims=True)
+    e = xp.exp(z - m)
+    k = xp.argmax(z, axis=1)
+    is_k = _arange(z.shape[1], z, xp)[None, :] == xp.reshape(k, (-1, 1))
+    zero = xp.zeros_like(e)
+    o_k = xp.sum(xp.where(is_k, zero, e), axis=1, keepdims=True)
+    return e, is_k, o_k, m
+
+
+def softmax(z: Array, xp: Any) -> Array:
+    """Row-wise ``softmax(z)`` of shape ``(n, K)``, stable for any finite logits."""
+    e, _, o_k, _ = _exp_shifted(z, xp)
+    return e / (1.0 + o_k)
+
+
+def softmax_parts(y: Array, z: Array, epsilon: float, xp: Any) -> SoftmaxParts:
+    """Stable ``p``, ``q = 1 − p``, ``p_c``, ``s = 1 − p_c``, ``log p_c`` and ``ρ``.
+
+    Parameters
+    ----------
+    y : array of shape (n,)
+        Integer class indices in ``[0, K)`` (any integer or integral float dtype).
+    z : array of shape (n, K)
+        Finite raw predictions.
+    epsilon : float
+
+    Notes
+    -----
+    ``e = exp(z − max z) ∈ (0, 1]`` and ``Z = Σ e = 1 + O`` where ``O`` is the sum without the
+    (first) maximum, so ``log Z = log1p(O)`` and ``log p_c = (z_c − max z) − log1p(O)``: two
+    non-positive terms, exact to rounding however far one logit dominates (``−2e300`` for
+    ``z = (−1e300, 1e300)``; ``−e^{−40}``, not 0, for ``z_c`` ahead by 40). ``1 − p_j`` is
+    ``1 − p_j`` for every class but the maximum (there ``p_j ≤ 1/2``: no cancellation) and
+    ``O / Z`` for the maximum. ``s`` sums the other classes' ``e`` directly.
+
+    ``ρ_j = (δ_cj − p_j) / r``: for ``ε > 0`` a plain division (``r ≥ ε``). For ``ε = 0`` it is
+    ``1`` at ``c`` and ``−e'_j / Σ_{i≠c} e'_i`` elsewhere, a softmax over the other classes
+    shifted by their own maximum, which stays exact when ``s`` underflows (``z_c`` ahead by
+    more than ~745 in float64).
+    """
+    n, k = z.shape
+    e, is_k, o_k, m = _exp_shifted(z, xp)
+    big_z = 1.0 + o_k
+    p = e / big_z
+    onehot = _arange(k, z, xp)[None, :] == xp.reshape(y, (-1, 1))
+    zero = xp.zeros_like(z)
+    q = xp.where(is_k, o_k / big_z, 1.0 - p)
+    s = xp.sum(xp.where(onehot, zero, e), axis=1, keepdims=True) / big_z
+    p_c = xp.sum(xp.where(onehot, p, zero), axis=1, keepdims=True)
+    z_c = xp.sum(xp.where(onehot, z, zero), axis=1, keepdims=True)
+    log_p_c = (z_c - m) - xp.log1p(o_k)
+    if epsilon > 0:
+        rho = xp.where(onehot, s, -p) / (s + epsilon)
+    else:
+        # Softmax over the classes j ≠ c: exp(z_j − max_{i≠c} z_i), the true class masked out
+        # (its exponent clipped at 0 first so that nothing overflows before the mask).
+        z_o = xp.where(onehot, xp.full_like(z, -float("inf")), z)
+        m_o = xp.max(z_o, axis=1, keepdims=True)
+        e_o = xp.where(onehot, zero, xp.exp(xp.minimum(z - m_o, zero)))
+        rho = xp.where(onehot, zero + 1.0, -(e_o / xp.sum(e_o, axis=1, keepdims=True)))
+    return SoftmaxParts(onehot, p, q, p_c, s, log_p_c, rho)
+
+
+def softmax_focal(
+    y: Array,
+    z: Array,
+    *,
+    gamma: float,
+    epsilon: float,
+    alpha: Array | None,
+    xp: Any,
+    loss: bool = True,
+    gradient: bool = True,
+    hessian: str | None = "exact",
+) -> tuple[Array | None, Array | None, Array | None]:
+    """Per-sample loss, gradient and diagonal Hessian of the softmax focal loss w.r.t. ``z``.
+
+    Parameters
+    ----------
+    y : array of shape (n,)
+        Integer class indices in ``[0, K)``.
+    z : array of shape (n, K)
+        Finite raw predictions (logits), floating dtype.
+    gamma, epsilon : float
+    alpha : array of shape (K,) or None
+        Per-class weights ``α`` (same array library and device as ``z``); None means 1.
+    xp : namespace
+    loss, gradient : bool
+        Whether to compute these outputs.
+    hessian : {"exact", "positive"} or None
+        The diagonal Hessian policy, or None for no Hessian.
+
+    Returns
+    -------
+    loss : array of shape (n,) or None
+    gradient : array of shape (n, K) or None
+    hessian : array of shape (n, K) or None
+        ``"exact"`` is ``∂²L/∂z_j²``; ``"positive"`` is ``h_base + max(h_turn, 0)``, i.e.
+        ``max(exact, h_base) ≥ exact``, equal to the exact value wherever that is at least the
+        base curvature, and ``> 0`` wherever ``p_j (1 − p_j) > 0`` and ``r > 0``.
+    """
+    parts = softmax_parts(y, z, epsilon, xp)
+    f, g, w, r, a = class_term(parts.p_c, parts.s, parts.log_p_c, gamma, epsilon)
+    scale = None
+    if alpha is not None:
+        zero = xp.zeros_like(z)
+        scale = xp.sum(xp.where(parts.onehot, zero + xp.reshape(alpha, (1, -1)), zero), axis=1, keepdims=True)
+    out_loss = None
+    if loss:
+        out_loss = xp.reshape(f if scale is None else scale * f, (-1,))
+    if not gradient and hessian is None:
+        return out_loss, None, None
+    pq = parts.p * parts.q
+    pq_over_r = xp.where(parts.onehot, parts.p * parts.rho, -(parts.q * parts.rho))
+    grad, h_base, h_turn = entry_terms(parts.rho, pq, pq_over_r, parts.p_c, g, w, r, a, gamma)
+    out_grad = None
+    if gradient:
+        out_grad = grad if scale is None else scale * grad
+    out_hess = None
+    if hessian is not None:
+        h = combine_hessian(h_base, h_turn, hessian, xp)
+        out_hess = h if scale is None else scale * h
+    return out_loss, out_grad, out_hess
