@@ -139,8 +139,10 @@ def test_sigmoid_parts_are_stable():
     np.testing.assert_allclose(q[4], np.exp(-40.0) / (1 + np.exp(-40.0)), rtol=1e-15)
 
 
-EXTREMES64 = np.array([-1e300, -1e10, -745.0, -100.0, -40.0, -20.0, -1e-300, 0.0, 1e-300, 20.0, 40.0, 100.0, 745.0, 1e10, 1e300])
-EXTREMES32 = np.array([-1e38, -1e10, -104.0, -40.0, -20.0, -17.0, 0.0, 17.0, 20.0, 40.0, 104.0, 1e10, 1e38], dtype=np.float32)
+_HALF64 = [1e-300, 20.0, 40.0, 100.0, 745.0, 1e10, 1e300]
+_HALF32 = [17.0, 20.0, 40.0, 104.0, 1e10, 1e38]
+EXTREMES64 = np.array([-v for v in _HALF64] + [0.0] + _HALF64)
+EXTREMES32 = np.array([-v for v in _HALF32] + [0.0] + _HALF32, dtype=np.float32)
 
 
 def _assert_finite_or_true_overflow(loss_obj, y, x):

@@ -199,8 +199,9 @@ def test_torch_tensors_go_through_the_same_core():
     y = RNG.uniform(0, 1, 64)
     x = np.concatenate([RNG.normal(0, 10, 60), [-1e300, 1e300, -40.0, 40.0]])
     expected = [loss.loss(y, x), *loss.gradient_hessian(y, x)]
-    got = [loss.loss(torch.from_numpy(y), torch.from_numpy(x)), *loss.gradient_hessian(torch.from_numpy(y), torch.from_numpy(x))]
-    for e, g in zip(expected, got):
+    ty, tx = torch.from_numpy(y), torch.from_numpy(x)
+    got = [loss.loss(ty, tx), *loss.gradient_hessian(ty, tx)]
+    for e, g in zip(expected, got, strict=True):
         assert isinstance(g, torch.Tensor) and g.dtype == torch.float64
         np.testing.assert_allclose(g.numpy(), e, rtol=1e-13, atol=1e-300)
     with pytest.raises(ValueError, match="raw_prediction must be finite"):
