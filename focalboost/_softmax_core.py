@@ -189,7 +189,8 @@ def softmax_parts(y: Array, z: Array, epsilon: float, xp: Any) -> SoftmaxParts:
     ``1 − p_j`` for every class but the maximum (there ``p_j ≤ 1/2``: no cancellation) and
     ``O / Z`` for the maximum. ``s`` sums the other classes' ``e`` directly.
 
-    ``ρ_j = (δ_cj − p_j) / r``: for ``ε > 0`` a plain division (``r ≥ ε``). For ``ε = 0`` it is
+    ``ρ_j = (δ_cj − p_j) / r``: for ``ε > 0`` a plain division (``r ≥ ε``). For ``ε = 0`` (or an
+    ``ε`` that rounds to 0 in the dtype of ``z``) it is
     ``1`` at ``c`` and ``−e'_j / Σ_{i≠c} e'_i`` elsewhere, a softmax over the other classes
     shifted by their own maximum, which stays exact when ``s`` underflows (``z_c`` ahead by
     more than ~745 in float64).
@@ -205,7 +206,11 @@ def softmax_parts(y: Array, z: Array, epsilon: float, xp: Any) -> SoftmaxParts:
     p_c = xp.sum(xp.where(onehot, p, zero), axis=1, keepdims=True)
     z_c = xp.sum(xp.where(onehot, z, zero), axis=1, keepdims=True)
     log_p_c = (z_c - m) - xp.log1p(o_k)
-    if epsilon > 0:
+    # An ε below half the smallest subnormal of z's dtype (1e-46 in float32) rounds to 0 in
+    # s + ε: there ε > 0 would give 0/0 where s underflows, so such an ε takes the ε = 0 branch
+    # (exactly what the dtype computes with it everywhere else).
+    fi = xp.finfo(z.dtype)
+    if epsilon > 0.5 * float(fi.smallest_normal) * float(fi.eps):
         rho = xp.where(onehot, s, -p) / (s + epsilon)
     else:
         # Softmax over the classes j ≠ c: exp(z_j − max_{i≠c} z_i), the true class masked out
