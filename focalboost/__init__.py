@@ -7,6 +7,7 @@ numpy alone.
 """
 
 from ._loss import FocalLoss
+from ._softmax_loss import SoftmaxFocalLoss
 
-__all__ = ["FocalLoss", "__version__"]
+__all__ = ["FocalLoss", "SoftmaxFocalLoss", "__version__"]
 __version__ = "0.1.0"
