@@ -1,0 +1,304 @@
+"""focalboost.torch.sigmoid_focal_loss against independent references: torchvision's formula
+(written here, op for op as in ``torchvision.ops.sigmoid_focal_loss``), binary cross-entropy,
+100-digit mpmath (tests/reference.py), finite differences (gradcheck) and the identities of
+torchvision's own tests."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from focalboost import _torch_ops  # noqa: E402
+from focalboost.torch import SigmoidFocalLoss, sigmoid_focal_loss  # noqa: E402
+
+from .reference import binary_loss  # noqa: E402
+
+F = torch.nn.functional
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+
+
+def torchvision_focal(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
+    """torchvision.ops.sigmoid_focal_loss, written out (torchvision is not installable here)."""
+    p = torch.sigmoid(inputs)
+    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce_loss * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+        loss = alpha_t * loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+@pytest.fixture(params=[True, False], ids=["fused", "eager"])
+def fused(request):
+    """Run a test through the fused CPU kernel (numba, when installed) and the eager core."""
+    previous = _torch_ops.set_fused(request.param)
+    yield request.param
+    _torch_ops.set_fused(previous)
+
+
+def _data(n=400, scale=4.0, seed=0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.randn(n, generator=g, dtype=torch.float64) * scale).to(dtype)
+    y = (torch.rand(n, generator=g, dtype=torch.float64) < 0.3).to(dtype)
+    return x, y
+
+
+def _grad(fn, x, *args, **kw):
+    x = x.detach().clone().requires_grad_(True)
+    loss = fn(x, *args, **kw)
+    (g,) = torch.autograd.grad(loss.sum(), x)
+    return loss.detach(), g
+
+
+# -- values and gradients ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gamma,alpha", [(0.0, 0.25), (0.5, 0.25), (2.0, 0.25), (2.0, -1.0), (3.5, 0.9)])
+def test_equals_torchvision_at_epsilon_zero(fused, gamma, alpha):
+    # |x| ≤ ~12: torchvision's 1 − p_t by subtraction is still accurate to ~1e-11 relative there.
+    x, y = _data(scale=3.0)
+    ours, g_ours = _grad(sigmoid_focal_loss, x, y, alpha, gamma, 0.0)
+    ref, g_ref = _grad(torchvision_focal, x, y, alpha, gamma)
+    torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-14)
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("alpha", [0.25, None])
+def test_soft_labels_and_hessian_match_mpmath(fused, alpha):
+    xs = [-100.0, -37.5, -8.0, -1.0, 0.0, 0.3, 5.0, 19.0, 45.0, 100.0]
+    ys = [0.0, 1.0, 0.3, 0.9, 0.5, 0.0, 1.0, 0.7, 0.2, 1.0]
+    for gamma, eps in [(0.5, 0.0), (2.0, 1e-3), (0.1, 1e-3)]:
+        x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+        y = torch.tensor(ys, dtype=torch.float64)
+        loss = sigmoid_focal_loss(x, y, alpha, gamma, eps)
+        (g,) = torch.autograd.grad(loss.sum(), x, create_graph=True)
+        (h,) = torch.autograd.grad(g.sum(), x)  # elementwise loss: this is the Hessian diagonal
+        ref = [binary_loss(yi, xi, gamma, eps, alpha) for xi, yi in zip(xs, ys, strict=True)]
+        for k, out in enumerate((loss, g, h)):
+            expected = torch.tensor([float(r[k]) for r in ref], dtype=torch.float64)
+            torch.testing.assert_close(out.detach(), expected, rtol=1e-10, atol=1e-14)
+
+
+def test_autograd_hessian_is_diagonal_of_core():
+    x, y = _data(n=12, scale=10.0)
+    y[::3] = 0.4
+    hess = torch.autograd.functional.hessian(lambda a: sigmoid_focal_loss(a, y, 0.25, 0.5, 0.0, "sum"), x)
+    ref = [float(binary_loss(float(b), float(a), 0.5, 0.0, 0.25)[2]) for a, b in zip(x, y, strict=True)]
+    ref = torch.tensor(ref, dtype=x.dtype)
+    torch.testing.assert_close(hess, torch.diag(ref), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("epsilon", [0.0, 1e-3])
+def test_finite_at_saturated_logits(fused, dtype, epsilon):
+    x = torch.tensor([-100.0, -40.0, -20.0, 20.0, 40.0, 100.0] * 2, dtype=dtype)
+    y = torch.tensor([0.0] * 6 + [1.0] * 6, dtype=dtype)
+    for gamma in (0.1, 0.5, 0.9):
+        for reduction in ("none", "mean"):
+            loss, g = _grad(sigmoid_focal_loss, x, y, 0.25, gamma, epsilon, reduction)
+            assert loss.dtype == dtype and g.dtype == dtype
+            assert torch.isfinite(loss).all() and torch.isfinite(g).all(), (gamma, reduction)
+        xr = x.detach().clone().requires_grad_(True)
+        (gg,) = torch.autograd.grad(sigmoid_focal_loss(xr, y, 0.25, gamma, epsilon).sum(), xr, create_graph=True)
+        (hh,) = torch.autograd.grad(gg.sum(), xr)
+        assert torch.isfinite(hh).all()
+
+
+def test_torchvision_formula_is_nan_where_ours_is_not():
+    # The failure the module exists for: autograd through (1 − p_t)^γ with 0 < γ < 1 at σ(x) = 1.
+    x = torch.tensor([20.0, -20.0])
+    y = torch.tensor([1.0, 0.0])
+    _, g_ref = _grad(torchvision_focal, x, y, 0.25, 0.5)
+    _, g_ours = _grad(sigmoid_focal_loss, x, y, 0.25, 0.5, 0.0)
+    assert torch.isnan(g_ref).all()
+    assert torch.isfinite(g_ours).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_is_computed_in_float32(dtype):
+    x, y = _data(n=64, dtype=dtype)
+    loss, g = _grad(sigmoid_focal_loss, x, y, 0.25, 2.0, 1e-3)
+    loss32, g32 = _grad(sigmoid_focal_loss, x.float(), y.float(), 0.25, 2.0, 1e-3)
+    assert loss.dtype == dtype and g.dtype == dtype
+    assert torch.equal(loss, loss32.to(dtype)) and torch.equal(g, g32.to(dtype))
+
+
+# -- autograd checks -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_gradcheck_and_gradgradcheck(fused, reduction):
+    x, _ = _data(n=10, scale=8.0)
+    y = torch.rand(10, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    w = torch.rand(10, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    x.requires_grad_(True)
+    y.requires_grad_(True)
+
+    def fn(a, b):
+        return sigmoid_focal_loss(a, b, 0.25, 0.5, 1e-3, reduction, w)
+
+    assert torch.autograd.gradcheck(fn, (x, y))
+    assert torch.autograd.gradgradcheck(fn, (x, y))
+
+
+def test_gradcheck_learned_weight_and_epsilon_zero():
+    x, y = (t.reshape(2, 4) for t in _data(n=8, scale=3.0))
+    w = torch.rand(1, 4, dtype=torch.float64, requires_grad=True)
+    x.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a, b: sigmoid_focal_loss(a, y, 0.25, 0.7, 0.0, "mean", b), (x, w))
+    assert torch.autograd.gradgradcheck(lambda a, b: sigmoid_focal_loss(a, y, 0.25, 0.7, 0.0, "mean", b), (x, w))
+
+
+# -- torchvision's test ideas --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alpha", [0.25, -1.0])
+def test_ratio_to_bce_is_modulating_factor(alpha):
+    x, y = _data(scale=3.0)
+    eps, gamma = 1e-3, 2.0
+    fl = sigmoid_focal_loss(x, y, alpha, gamma, eps)
+    bce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    p = torch.sigmoid(x)
+    p_t = p * y + (1 - p) * (1 - y)
+    alpha_t = alpha * y + (1 - alpha) * (1 - y) if alpha >= 0 else torch.ones_like(y)
+    torch.testing.assert_close(fl / bce, alpha_t * (1 - p_t + eps) ** gamma, rtol=1e-10, atol=0)
+
+
+def test_gamma_zero_is_bce_in_loss_and_gradient(fused):
+    x, _ = _data(scale=6.0)
+    y = torch.rand(x.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))  # soft labels
+    ours, g_ours = _grad(sigmoid_focal_loss, x, y, -1, 0.0, 0.3)
+    ref, g_ref = _grad(F.binary_cross_entropy_with_logits, x, y, reduction="none")
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-12, atol=1e-15)
+
+
+def test_reductions_and_weight(fused):
+    x, y = _data()
+    w = torch.rand(x.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    none = sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "none")
+    torch.testing.assert_close(sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "mean"), none.mean(), rtol=1e-13, atol=0)
+    torch.testing.assert_close(sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "sum"), none.sum(), rtol=1e-13, atol=0)
+    torch.testing.assert_close(sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "none", w), none * w, rtol=1e-13, atol=0)
+    x2 = x.reshape(20, 20)
+    w_row = torch.linspace(0, 2, 20, dtype=torch.float64)
+    _, g_w = _grad(sigmoid_focal_loss, x2, y.reshape(20, 20), 0.25, 2.0, 1e-3, "mean", w_row)
+    _, g = _grad(sigmoid_focal_loss, x2, y.reshape(20, 20), 0.25, 2.0, 1e-3, "mean")
+    torch.testing.assert_close(g_w, g * w_row, rtol=1e-13, atol=0)
+    w_row.requires_grad_(True)
+    (dw,) = torch.autograd.grad(sigmoid_focal_loss(x2, y.reshape(20, 20), 0.25, 2.0, 1e-3, "sum", w_row), w_row)
+    torch.testing.assert_close(dw, none.reshape(20, 20).sum(0), rtol=1e-13, atol=0)
+
+
+def test_fused_equals_eager():
+    x, y = _data(n=1000, scale=30.0, dtype=torch.float32)
+    y[::7] = 0.5
+    out = {}
+    for flag in (True, False):
+        previous = _torch_ops.set_fused(flag)
+        try:
+            out[flag] = _grad(sigmoid_focal_loss, x, y, 0.25, 0.5, 1e-3, "none")
+        finally:
+            _torch_ops.set_fused(previous)
+    for a, b in zip(out[True], out[False], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
+# -- module, compile, errors ----------------------------------------------------------------------
+
+
+def test_module_equals_functional():
+    x, y = _data()
+    w = torch.rand(x.shape, dtype=torch.float64)
+    for kw in [{}, {"alpha": None, "gamma": 0.5, "epsilon": 0.0, "reduction": "mean"}]:
+        module = SigmoidFocalLoss(**kw)
+        args = [kw.get(k, d) for k, d in (("alpha", 0.25), ("gamma", 2.0), ("epsilon", 1e-3), ("reduction", "none"))]
+        assert torch.equal(module(x, y), sigmoid_focal_loss(x, y, *args))
+        assert torch.equal(module(x, y, w), sigmoid_focal_loss(x, y, *args, weight=w))
+    assert "gamma=2.0" in repr(SigmoidFocalLoss())
+
+
+def test_torch_compile_matches_eager_without_graph_breaks():
+    x, y = _data(n=64, scale=20.0, dtype=torch.float32)
+    compiled = torch.compile(sigmoid_focal_loss, fullgraph=True)  # fullgraph: a graph break raises
+    got, g_got = _grad(compiled, x, y, 0.25, 0.5, 0.0, "mean")
+    ref, g_ref = _grad(sigmoid_focal_loss, x, y, 0.25, 0.5, 0.0, "mean")
+    torch.testing.assert_close(got, ref, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(g_got, g_ref, rtol=1e-5, atol=1e-8)
+
+
+def test_errors():
+    x = torch.zeros(3)
+    y = torch.ones(3)
+    with pytest.raises(ValueError, match=r"targets must have the shape of inputs.*\(2,\)"):
+        sigmoid_focal_loss(x, torch.ones(2))
+    with pytest.raises(ValueError, match=r"targets must hold values in \[0, 1\], got 1.5"):
+        sigmoid_focal_loss(x, torch.tensor([0.0, 1.5, 1.0]))
+    with pytest.raises(ValueError, match=r"got -0.5"):
+        sigmoid_focal_loss(x, torch.tensor([0.0, -0.5, 1.0]))
+    with pytest.raises(ValueError, match=r"got nan"):
+        sigmoid_focal_loss(x, torch.tensor([0.0, float("nan"), 1.0]))
+    with pytest.raises(ValueError, match=r"reduction must be one of .* got 'avg'"):
+        sigmoid_focal_loss(x, y, reduction="avg")
+    with pytest.raises(ValueError, match=r"reduction"):
+        SigmoidFocalLoss(reduction="batchmean")
+    with pytest.raises(ValueError, match=r"weight must be broadcastable .* got shape \(2,\)"):
+        sigmoid_focal_loss(x, y, weight=torch.ones(2))
+    with pytest.raises(ValueError, match=r"gamma must be >= 0, got -1"):
+        sigmoid_focal_loss(x, y, gamma=-1)
+    with pytest.raises(ValueError, match=r"epsilon"):
+        sigmoid_focal_loss(x, y, epsilon=-1e-3)
+    with pytest.raises(ValueError, match=r"alpha must be <= 1, got 1.5"):
+        sigmoid_focal_loss(x, y, alpha=1.5)
+    with pytest.raises(TypeError, match=r"inputs must be a torch.Tensor, got list"):
+        sigmoid_focal_loss([0.0], y)
+    with pytest.raises(TypeError, match=r"inputs must be a floating-point tensor"):
+        sigmoid_focal_loss(torch.zeros(3, dtype=torch.int64), y)
+
+
+def test_alpha_none_and_negative_switch_weighting_off():
+    x, y = _data()
+    ref = sigmoid_focal_loss(x, y, 0.5, 2.0) * 2
+    torch.testing.assert_close(sigmoid_focal_loss(x, y, None, 2.0), ref, rtol=1e-14, atol=0)
+    torch.testing.assert_close(sigmoid_focal_loss(x, y, -1, 2.0), ref, rtol=1e-14, atol=0)
+
+
+def test_integer_and_bool_targets():
+    x, y = _data()
+    ref = sigmoid_focal_loss(x, y)
+    assert torch.equal(sigmoid_focal_loss(x, y.to(torch.int64)), ref)
+    assert torch.equal(sigmoid_focal_loss(x, y.to(torch.bool)), ref)
+
+
+# -- CUDA (skipped without a GPU) -----------------------------------------------------------------
+
+
+@CUDA
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_cuda_fused_matches_cpu(dtype):
+    x, y = _data(n=4096, scale=30.0, dtype=dtype)
+    for gamma, eps, reduction in itertools.product((0.5, 2.0), (0.0, 1e-3), ("none", "mean")):
+        ref, g_ref = _grad(sigmoid_focal_loss, x, y, 0.25, gamma, eps, reduction)
+        got, g_got = _grad(sigmoid_focal_loss, x.cuda(), y.cuda(), 0.25, gamma, eps, reduction)
+        assert got.dtype == dtype and g_got.dtype == dtype and g_got.is_cuda
+        tol = {"rtol": 1e-2, "atol": 1e-3} if dtype in (torch.float16, torch.bfloat16) else {}
+        torch.testing.assert_close(got.cpu(), ref, **tol)
+        torch.testing.assert_close(g_got.cpu(), g_ref, **tol)
+    assert not _torch_ops._COMPILE_FAILED
+
+
+@CUDA
+def test_cuda_gradgradcheck():
+    x, _ = _data(n=10, scale=8.0)
+    y = torch.rand(10, dtype=torch.float64).cuda()
+    x = x.cuda().requires_grad_(True)
+    assert torch.autograd.gradgradcheck(lambda a: sigmoid_focal_loss(a, y, 0.25, 0.5, 0.0, "mean"), (x,))
