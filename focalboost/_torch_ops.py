@@ -47,7 +47,9 @@ class _TorchNamespace:
 
     exp = staticmethod(torch.exp)
     abs = staticmethod(torch.abs)
+    log = staticmethod(torch.log)
     log1p = staticmethod(torch.log1p)
+    finfo = staticmethod(torch.finfo)
     where = staticmethod(torch.where)
     maximum = staticmethod(torch.maximum)
     minimum = staticmethod(torch.minimum)

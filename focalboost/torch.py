@@ -12,6 +12,7 @@ kernel of ``focalboost._fast`` when numba is installed; elsewhere, and as the fa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -20,7 +21,7 @@ from torch import nn
 from . import _torch_ops
 from ._validation import check_real
 
-__all__ = ["SigmoidFocalLoss", "sigmoid_focal_loss"]
+__all__ = ["SigmoidFocalLoss", "SoftmaxFocalLoss", "sigmoid_focal_loss", "softmax_focal_loss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -194,3 +195,191 @@ class SigmoidFocalLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha!r}, gamma={self.gamma!r}, epsilon={self.epsilon!r}, reduction={self.reduction!r}"
+
+
+def _class_weights(alpha: Any, n_classes: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
+    """Per-class weights as a tensor of shape (C,) in the compute dtype, on the inputs' device."""
+    if alpha is None:
+        return None
+    if isinstance(alpha, torch.Tensor):
+        if alpha.dim() != 1 or alpha.is_complex():
+            raise TypeError(f"alpha must be None or a 1-D tensor of per-class weights, got shape {tuple(alpha.shape)}")
+        if alpha.numel() != n_classes:
+            raise ValueError(f"alpha must hold one weight per class ({n_classes}), got {alpha.numel()} weights")
+        weights = alpha.detach().to(dtype=dtype, device=device)
+        if not torch.compiler.is_compiling():
+            bad = ~torch.isfinite(weights) | (weights < 0)
+            if bool(bad.any()):
+                raise ValueError(f"alpha must hold finite weights >= 0, got {float(weights[bad][0])!r}")
+        return weights
+    if isinstance(alpha, (str, bytes)) or not isinstance(alpha, Sequence):
+        raise TypeError(f"alpha must be None or a 1-D sequence of per-class weights, got {alpha!r}")
+    if len(alpha) != n_classes:
+        raise ValueError(f"alpha must hold one weight per class ({n_classes}), got {len(alpha)} weights")
+    values = [check_real(f"alpha[{i}]", v) for i, v in enumerate(alpha)]
+    return torch.tensor(values, dtype=dtype, device=device)
+
+
+def softmax_focal_loss(
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    alpha: Sequence[float] | torch.Tensor | None = None,
+    gamma: float = 2.0,
+    epsilon: float = 1e-3,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""The (stabilized) multiclass focal loss of logits, with a closed-form backward.
+
+    .. math::
+
+        L_i = -\alpha_{c_i} (1 - p_{c_i} + \epsilon)^\gamma \log p_{c_i},
+        \qquad p = \operatorname{softmax}(z_i)
+
+    Parameters
+    ----------
+    inputs : Tensor of shape (N, C) or (N, C, d1, d2, ...)
+        Logits, class dimension 1 (as ``F.cross_entropy``). Any floating dtype (float16/bfloat16
+        are computed in float32, the loss is returned in the input dtype), any device; finite.
+    targets : Tensor of shape (N,) or (N, d1, d2, ...)
+        Integer class indices in ``[0, C)``, or ``ignore_index``.
+    alpha : sequence of C floats, 1-D Tensor, or None, default=None
+        Per-class weights ``α_c ≥ 0``; None weighs every class 1. They enter as the ``weight``
+        of ``F.cross_entropy``: they multiply each element's loss, and ``reduction="mean"``
+        divides by the sum of the weights of the non-ignored targets.
+    gamma : float, default=2.0
+        Focusing parameter ``γ ≥ 0``; ``gamma=0`` with ``epsilon=0`` is ``F.cross_entropy``.
+    epsilon : float, default=1e-3
+        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al.; ``epsilon=0`` is Lin et al.'s loss.
+    ignore_index : int, default=-100
+        Targets equal to it contribute no loss and no gradient.
+    reduction : {"none", "mean", "sum"}, default="mean"
+        ``"none"``: the loss of shape ``(N, d1, ...)`` (0 where ignored); ``"sum"``: its sum;
+        ``"mean"``: ``Σ_i L_i / Σ_i α_{c_i}`` over the non-ignored elements (the plain mean over
+        them when ``alpha`` is None; NaN when all are ignored, as ``F.cross_entropy``).
+
+    Returns
+    -------
+    Tensor of shape (N, d1, ...) (``reduction="none"``) or a scalar, in the dtype of ``inputs``.
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes, targets outside ``[0, C)`` that are not ``ignore_index`` (checked
+        eagerly, skipped while ``torch.compile`` traces), a wrong number of class weights, an
+        unknown ``reduction``, ``gamma``/``epsilon``/``alpha`` < 0.
+    TypeError
+        Non-tensor inputs or targets, non-floating ``inputs``, non-integer ``targets``.
+
+    Notes
+    -----
+    The gradient is the closed form of :func:`focalboost._softmax_core.softmax_focal`: finite
+    for every finite logit, even when one class dominates the others by hundreds (autograd
+    through the naive formula returns NaN there for ``0 < γ < 1``). Backward saves the inputs
+    only (the logits in ``(N·d, C)`` layout) and recomputes. First derivatives only: a second
+    backward raises (the core provides the diagonal of the Hessian, not the full one).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from focalboost.torch import softmax_focal_loss
+    >>> z = torch.tensor([[100.0, -100.0, 0.0], [0.0, 0.0, 0.0]], requires_grad=True)
+    >>> loss = softmax_focal_loss(z, torch.tensor([1, -100]), gamma=0.5, epsilon=0.0)
+    >>> loss.backward()
+    >>> bool(torch.isfinite(z.grad).all()), float(z.grad[1].abs().sum())
+    (True, 0.0)
+    """
+    x = _check_tensor("inputs", inputs)
+    t = _check_tensor("targets", targets)
+    if not x.is_floating_point():
+        raise TypeError(f"inputs must be a floating-point tensor, got dtype {x.dtype}")
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        raise TypeError(f"targets must hold integer class indices, got dtype {t.dtype}")
+    if x.dim() < 2:
+        raise ValueError(f"inputs must have shape (N, C) or (N, C, d1, ...), got shape {tuple(x.shape)}")
+    expected = (x.shape[0],) + tuple(x.shape[2:])
+    if tuple(t.shape) != expected:
+        raise ValueError(
+            f"targets must have shape (N, d1, ...) = {expected} for inputs of shape {tuple(x.shape)}, "
+            f"got shape {tuple(t.shape)}"
+        )
+    red = _check_reduction(reduction)
+    g = check_real("gamma", gamma)
+    eps = check_real("epsilon", epsilon)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"ignore_index must be an int, got {ignore_index!r}")
+    n_classes = int(x.shape[1])
+    dtype = _compute_dtype(x)
+    weights = _class_weights(alpha, n_classes, dtype, x.device)
+    z = x.to(dtype).movedim(1, -1).reshape(-1, n_classes)
+    labels = t.reshape(-1).long()
+    keep = labels != ignore_index
+    if not torch.compiler.is_compiling() and labels.numel() > 0:
+        bad = keep & ((labels < 0) | (labels >= n_classes))
+        if bool(bad.any()):
+            raise ValueError(
+                f"targets must hold class indices in [0, {n_classes}) or ignore_index={ignore_index}, "
+                f"got {int(labels[bad][0])}"
+            )
+    labels = torch.where(keep, labels, torch.zeros_like(labels))
+    loss = _torch_ops._SoftmaxLoss.apply(z, labels, keep, weights, (g, eps))
+    if red == "none":
+        return loss.reshape(t.shape).to(x.dtype)
+    total = loss.sum()
+    if red == "sum":
+        return total.to(x.dtype)
+    if weights is None:
+        denom = keep.sum().to(dtype)
+    else:
+        denom = torch.where(keep, weights[labels], torch.zeros((), dtype=dtype, device=x.device)).sum()
+    return (total / denom).to(x.dtype)
+
+
+class SoftmaxFocalLoss(nn.Module):
+    """:func:`softmax_focal_loss` as a module; ``forward(inputs, targets)``.
+
+    Parameters
+    ----------
+    alpha, gamma, epsilon, ignore_index, reduction
+        As in :func:`softmax_focal_loss` (same defaults). ``alpha`` is kept as a buffer when given,
+        so that it follows the module to a device.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from focalboost.torch import SoftmaxFocalLoss
+    >>> criterion = SoftmaxFocalLoss(alpha=[1.0, 2.0, 0.5], gamma=2.0)
+    >>> float(criterion(torch.zeros(4, 3, 8, 8), torch.zeros(4, 8, 8, dtype=torch.long))) > 0
+    True
+    """
+
+    alpha: torch.Tensor | None
+
+    def __init__(
+        self,
+        alpha: Sequence[float] | torch.Tensor | None = None,
+        gamma: float = 2.0,
+        epsilon: float = 1e-3,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        if alpha is not None:
+            n = int(alpha.numel()) if isinstance(alpha, torch.Tensor) else len(alpha)
+            alpha = _class_weights(alpha, n, torch.float64, torch.device("cpu"))
+        self.register_buffer("alpha", alpha)
+        self.gamma = check_real("gamma", gamma)
+        self.epsilon = check_real("epsilon", epsilon)
+        self.ignore_index = ignore_index
+        self.reduction = _check_reduction(reduction)
+
+    def forward(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return softmax_focal_loss(
+            inputs, targets, self.alpha, self.gamma, self.epsilon, self.ignore_index, self.reduction
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"gamma={self.gamma!r}, epsilon={self.epsilon!r}, ignore_index={self.ignore_index!r}, "
+            f"reduction={self.reduction!r}"
+        )
