@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _fast
 from ._validation import (
     as_float_array,
     check_finite,
@@ -123,10 +123,28 @@ class FocalLoss:
                 check_weights("sample_weight", w, xp)
         return xp, y, x, w
 
-    def _compute(self, y: Any, x: Any, xp: Any, *, loss: bool, gradient: bool, hessian: bool) -> tuple[Any, Any, Any]:
+    def _compute(
+        self, y: Any, x: Any, w: Any, xp: Any, *, loss: bool, gradient: bool, hessian: bool
+    ) -> tuple[Any, Any, Any]:
+        """Weighted outputs: the fused kernel (:mod:`focalboost._fast`) for numpy float32/float64
+        input when numba is installed, the generic core otherwise."""
         a1, a0 = self.class_weights
+        policy = self.hessian if hessian else None
+        if xp is np and _fast.enabled() and _fast.supports(y, x, w):
+            return _fast.binary_focal(
+                y,
+                x,
+                w,
+                gamma=self.gamma,
+                epsilon=self.epsilon,
+                alpha_pos=a1,
+                alpha_neg=a0,
+                loss=loss,
+                gradient=gradient,
+                hessian=policy,
+            )
         with np.errstate(over="ignore", invalid="ignore"):  # see _core.binary_focal: masked overflow
-            return _core.binary_focal(
+            out = _core.binary_focal(
                 y,
                 x,
                 gamma=self.gamma,
@@ -136,8 +154,11 @@ class FocalLoss:
                 xp=xp,
                 loss=loss,
                 gradient=gradient,
-                hessian=self.hessian if hessian else None,
+                hessian=policy,
             )
+        if w is None:
+            return out
+        return tuple(None if o is None else o * w for o in out)  # type: ignore[return-value]
 
     # -- public API -------------------------------------------------------------------------
     def loss(self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True) -> Any:
@@ -160,14 +181,14 @@ class FocalLoss:
             Same array library, device and dtype as ``raw_prediction``.
         """
         xp, y, x, w = self._prepare(y_true, raw_prediction, sample_weight, check_input)
-        out, _, _ = self._compute(y, x, xp, loss=True, gradient=False, hessian=False)
-        return out if w is None else out * w
+        out, _, _ = self._compute(y, x, w, xp, loss=True, gradient=False, hessian=False)
+        return out
 
     def gradient(self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True) -> Any:
         """Per-sample ``∂L/∂raw_prediction``, of the shape of ``raw_prediction``."""
         xp, y, x, w = self._prepare(y_true, raw_prediction, sample_weight, check_input)
-        _, grad, _ = self._compute(y, x, xp, loss=False, gradient=True, hessian=False)
-        return grad if w is None else grad * w
+        _, grad, _ = self._compute(y, x, w, xp, loss=False, gradient=True, hessian=False)
+        return grad
 
     def gradient_hessian(
         self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True
@@ -179,10 +200,7 @@ class FocalLoss:
         gradient, hessian : ndarray of shape (n_samples,) each
         """
         xp, y, x, w = self._prepare(y_true, raw_prediction, sample_weight, check_input)
-        _, grad, hess = self._compute(y, x, xp, loss=False, gradient=True, hessian=True)
-        if w is not None:
-            grad = grad * w
-            hess = hess * w
+        _, grad, hess = self._compute(y, x, w, xp, loss=False, gradient=True, hessian=True)
         return grad, hess
 
     def predict_proba(self, raw_prediction: Any) -> Any:

@@ -1,0 +1,224 @@
+"""The fused CPU kernel (focalboost._fast) against the generic core, and the generic core on its own.
+
+The kernel compiles :func:`focalboost._core.positive_term` itself; what it adds (the scalar
+sigmoid parts, the Hessian policy, the mirrored combination, weights) is pinned here to the
+array originals, and the whole path to the generic one to 1e-12 relative. The 100-digit
+reference tests of ``test_core`` run through :class:`FocalLoss`, so with numba installed they
+test the fast path; they are re-run below with the fast path switched off, so that the generic
+core passes them on its own too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from focalboost import FocalLoss, _core, _fast
+
+from . import test_core
+from .test_core import reference_terms  # noqa: F401  (the fixture, for the re-run below)
+
+needs_numba = pytest.mark.skipif(not _fast.available(), reason="numba is not installed")
+
+RNG = np.random.default_rng(7)
+# Logits from the centre to the float64 extremes, both signs, plus random ones.
+_HALF = [1e-300, 1e-8, 0.3, 1.0, 2.8, 8.0, 17.0, 20.0, 37.5, 40.0, 100.0, 745.0, 800.0, 1e10, 1e300]
+LOGITS = np.concatenate([[0.0], _HALF, [-v for v in _HALF], RNG.normal(0.0, 6.0, 400)])
+
+
+@pytest.fixture
+def generic():
+    """Run the test with the fast path switched off (FocalLoss uses the generic core)."""
+    previous = _fast.set_enabled(False)
+    yield
+    _fast.set_enabled(previous)
+
+
+def _both(loss: FocalLoss, y, x, w=None):
+    """``(loss, grad, hess)`` through the fast path and through the generic core."""
+    previous = _fast.set_enabled(True)
+    try:
+        fast = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
+        _fast.set_enabled(False)
+        slow = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
+    finally:
+        _fast.set_enabled(previous)
+    return fast, slow
+
+
+# -- the scalar primitives against their array originals -------------------------------------
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=needs_numba)])
+def test_scalar_sigmoid_parts_match_core(compiled):
+    f = _fast._sigmoid_parts_nb if compiled else _fast._sigmoid_parts
+    x = np.concatenate([LOGITS, np.geomspace(1e-20, 50.0, 300), -np.geomspace(1e-20, 50.0, 300)])
+    got = np.array([f(float(v)) for v in x]).T
+    expected = _core.sigmoid_parts(x, np)
+    for name, a, b in zip(("p", "q", "log p", "log q"), got, expected, strict=True):
+        # Two ulps: e / d is computed as e · (1 / d) and log1p(e) as log(d) plus a correction.
+        np.testing.assert_allclose(a, b, rtol=4.5e-16, atol=0, err_msg=name)
+
+
+def test_scalar_combine_hessian_matches_core():
+    hb = RNG.uniform(0.0, 1.0, 200)
+    ht = RNG.uniform(-1.0, 1.0, 200)
+    for policy in ("exact", "positive"):
+        got = np.array([_fast._combine_hessian(a, b, policy == "exact") for a, b in zip(hb, ht, strict=True)])
+        np.testing.assert_array_equal(got, _core.combine_hessian(hb, ht, policy, np))
+
+
+# -- the whole fast path against the generic core ---------------------------------------------
+@needs_numba
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 2.5, 3.0])
+@pytest.mark.parametrize("epsilon", [0.0, 1e-3])
+@pytest.mark.parametrize("hessian", ["exact", "positive"])
+def test_fast_matches_generic_float64(gamma, epsilon, hessian):
+    n = LOGITS.size
+    # Hard labels (one term) and soft labels (both terms) mixed, as in the kernel's branches.
+    y = np.where(RNG.random(n) < 0.7, (RNG.random(n) < 0.3).astype(float), RNG.random(n))
+    w = RNG.uniform(0.0, 3.0, n)
+    for alpha in (0.25, None):
+        loss = FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+        for weights in (None, w):
+            fast, slow = _both(loss, y, LOGITS, weights)
+            for name, a, b in zip(("loss", "gradient", "hessian"), fast, slow, strict=True):
+                assert a.dtype == np.float64 and a.shape == LOGITS.shape
+                finite = np.isfinite(b)
+                np.testing.assert_array_equal(np.isfinite(a), finite, err_msg=name)
+                np.testing.assert_allclose(a[finite], b[finite], rtol=1e-12, atol=1e-300, err_msg=name)
+
+
+@needs_numba
+@pytest.mark.parametrize("gamma", [0.5, 2.0, 3.7])
+def test_fast_float32_is_the_float64_result_rounded(gamma):
+    """float32 rows are computed in float64 and stored as float32: within one float32 ulp of the
+    float64 generic result on the same (float32) inputs."""
+    x32 = np.concatenate([LOGITS[np.abs(LOGITS) < 3e38], [-1e38, 1e38]]).astype(np.float32)
+    y32 = (RNG.random(x32.size) < 0.3).astype(np.float32)
+    y32[::5] = 0.4
+    w32 = RNG.uniform(0.0, 2.0, x32.size).astype(np.float32)
+    loss = FocalLoss(gamma=gamma, alpha=0.25, epsilon=1e-3, hessian="exact")
+    fast, _ = _both(loss, y32, x32, w32)
+    _, slow64 = _both(loss, y32.astype(np.float64), x32.astype(np.float64), w32.astype(np.float64))
+    for name, a, b in zip(("loss", "gradient", "hessian"), fast, slow64, strict=True):
+        assert a.dtype == np.float32, name
+        with np.errstate(over="ignore"):
+            b32 = b.astype(np.float32)
+        np.testing.assert_allclose(a, b32, rtol=1.2e-7, atol=np.finfo(np.float32).tiny, err_msg=name)
+
+
+@needs_numba
+def test_shapes_layouts_and_output_selection():
+    loss = FocalLoss(gamma=2.0, alpha=0.25)
+    x = RNG.normal(0, 4, (30, 8))
+    y = (RNG.random((30, 8)) < 0.5).astype(float)
+    for xs, ys in [(x, y), (x.T, y.T), (x[:, ::3], y[:, ::3]), (x[0], y[0]), (np.float64(0.7), np.float64(1.0))]:
+        fast, slow = _both(loss, ys, xs)
+        for a, b in zip(fast, slow, strict=True):
+            assert np.shape(a) == np.shape(xs)
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+    # gradient() alone equals the gradient of gradient_hessian()
+    np.testing.assert_array_equal(loss.gradient(y, x), loss.gradient_hessian(y, x)[0])
+    empty = loss.gradient_hessian(np.empty(0), np.empty(0))
+    assert all(e.shape == (0,) for e in empty)
+
+
+@needs_numba
+def test_kernel_source_runs_as_python():
+    """The kernel's own source, run by the Python interpreter (as it is without numba)."""
+    rows = _fast._make_binary_rows(_fast._CORE_STAMP, None)
+    x = LOGITS[:60]
+    y = np.where(np.arange(60) % 3 == 0, 0.35, (np.arange(60) % 2).astype(float))
+    w = RNG.uniform(0, 2, 60)
+    outs = [np.empty(60) for _ in range(3)]
+    rows(y, x, w, *outs, 2.0, 1e-3, 0.25, 0.75, False)
+    fast = FocalLoss(gamma=2.0, alpha=0.25)
+    _, slow = _both(fast, y, x, w)
+    for a, b in zip(outs, slow, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+# -- dispatch --------------------------------------------------------------------------------
+@needs_numba
+def test_dispatch_uses_the_kernel_for_numpy_floats_only(monkeypatch):
+    calls = []
+    original = _fast.binary_focal
+
+    def spy(*args, **kwargs):
+        calls.append(args[1].dtype)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_fast, "binary_focal", spy)
+    loss = FocalLoss()
+    loss.gradient_hessian(np.array([0.0, 1.0]), np.array([0.5, -0.5], dtype=np.float32))
+    loss.gradient_hessian([0, 1], [1, 2])  # lists and integers become float64 arrays
+    assert calls == [np.float32, np.float64]
+    loss.gradient_hessian(np.array([0.0, 1.0]), np.array([0.5, -0.5], dtype=np.longdouble))
+    assert len(calls) == 2  # extended precision: the generic core keeps it
+    _fast.set_enabled(False)
+    try:
+        loss.gradient_hessian(np.array([0.0, 1.0]), np.array([0.5, -0.5]))
+    finally:
+        _fast.set_enabled(True)
+    assert len(calls) == 2
+
+
+def test_environment_variable_disables_the_fast_path():
+    code = "from focalboost import _fast; print(_fast.enabled())"
+    env = dict(os.environ, FOCALBOOST_DISABLE_FAST="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_cache_stamp_follows_the_core():
+    """The kernels' disk cache is keyed on a hash of the core's code: a changed formula changes it."""
+
+    def changed(p, q, log_p, gamma, epsilon):
+        return _core.positive_term(p, q, log_p, gamma, epsilon + 0.0)
+
+    assert _fast._code_stamp(_core.positive_term) == _fast._CORE_STAMP
+    assert _fast._code_stamp(changed) != _fast._CORE_STAMP
+
+
+@needs_numba
+def test_no_temporaries_beyond_the_outputs():
+    """Peak memory of gradient_hessian on a large input: the two outputs and nothing else."""
+    n = 500_000
+    x = RNG.normal(0, 3, n)
+    y = (RNG.random(n) < 0.2).astype(float)
+    w = RNG.uniform(0, 1, n)
+    loss = FocalLoss()
+    loss.gradient_hessian(y[:10], x[:10], w[:10])  # compile outside the measurement
+    tracemalloc.start()
+    try:
+        grad, hess = loss.gradient_hessian(y, x, w)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    outputs = grad.nbytes + hess.nbytes
+    assert outputs <= peak <= outputs + 64 * 1024, (peak, outputs)
+
+
+# -- the generic core passes the reference tests on its own -----------------------------------
+@pytest.mark.parametrize("gamma", test_core.GAMMAS)
+@pytest.mark.parametrize("epsilon", test_core.EPSILONS)
+def test_generic_core_matches_high_precision_reference(gamma, epsilon, reference_terms, generic):  # noqa: F811
+    test_core.test_matches_high_precision_reference(gamma, epsilon, reference_terms)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_generic_core_finite_at_extremes(dtype, generic):
+    for gamma in (0.0, 0.5, 2.0, 20.0):
+        for epsilon in (0.0, 1e-3, 1.0):
+            test_core.test_finite_at_extremes(dtype, gamma, epsilon)
+
+
+def test_generic_core_identities(generic):
+    test_core.test_finite_differences()
+    test_core.test_gamma_zero_is_weighted_cross_entropy()
+    test_core.test_epsilon_zero_matches_lin_et_al_gradient()
+    test_core.test_mirror_identity()
