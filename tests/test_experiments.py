@@ -1,0 +1,237 @@
+"""The paper's experiments: losses, networks, one run, the batched ensemble, resumable studies.
+
+Data here is synthetic (a fixed binary pattern per digit plus noise) so that a tiny CNN learns
+fast and its logits saturate within a few epochs: that is what makes the original focal loss
+return NaN, and it keeps the tests to seconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from focalboost.experiments import (  # noqa: E402
+    MnistCNN,
+    MnistData,
+    ResultsFile,
+    RunConfig,
+    UNet,
+    expand_grid,
+    get_loss,
+    run_study,
+    train_ensemble,
+    train_run,
+)
+from focalboost.experiments import _study  # noqa: E402
+
+
+def synthetic(n: int = 256, n_test: int = 64, *, dtype=torch.float64, seed: int = 0) -> MnistData:
+    g = torch.Generator().manual_seed(seed)
+    digits = torch.randint(0, 10, (n + n_test,), generator=g)
+    patterns = (torch.rand(10, 1, 28, 28, generator=g) > 0.5).to(torch.float64)
+    x = (0.8 * patterns[digits] + 0.2 * torch.rand(n + n_test, 1, 28, 28, generator=g)).to(dtype)
+    return MnistData(x[:n], digits[:n], x[n:], digits[n:], "synthetic")
+
+
+def grid(dtype: str, epochs: int, **kw):
+    return expand_grid(task="classification", losses=kw.pop("losses", ["original", "stabilized"]),
+                       gammas=kw.pop("gammas", [0.5, 2.0]), thresholds=[4], noises=[0.0, 0.5], alpha=0.5,
+                       epsilon=1e-3, epochs=epochs, lr=0.3, batch_size=32, seed=0, dtype=dtype, **kw)
+
+
+def torchvision_formula(x, y, gamma, alpha):
+    """torchvision.ops.sigmoid_focal_loss, reduction "none", written out independently."""
+    p = torch.sigmoid(x)
+    ce = torch.nn.functional.binary_cross_entropy_with_logits(x, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    return (alpha * y + (1 - alpha) * (1 - y)) * ce * (1 - p_t) ** gamma
+
+
+def definition(x, y, gamma, alpha, eps):
+    """The paper's eq. 11 in float64, naive: fine for moderate logits."""
+    p = torch.sigmoid(x)
+    return -alpha * y * (1 - p + eps) ** gamma * torch.log(p) - (1 - alpha) * (1 - y) * (p + eps) ** gamma * torch.log(1 - p)
+
+
+# ---------------------------------------------------------------- losses
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+def test_losses_match_their_definitions(gamma):
+    x = torch.linspace(-8, 8, 41, dtype=torch.float64)
+    y = (torch.arange(41) % 2).to(torch.float64)
+    torch.testing.assert_close(get_loss("original")(x, y, gamma=gamma, alpha=0.25), torchvision_formula(x, y, gamma, 0.25))
+    torch.testing.assert_close(get_loss("stabilized")(x, y, gamma=gamma, alpha=0.25, epsilon=1e-3),
+                               definition(x, y, gamma, 0.25, 1e-3), rtol=1e-12, atol=1e-14)
+
+
+def test_original_loss_gradient_is_nan_once_sigmoid_saturates_and_stabilized_is_not():
+    x = torch.tensor([20.0, -20.0], requires_grad=True)  # σ(±20) rounds to 1 / 0 in float32
+    y = torch.tensor([1.0, 0.0])
+    for kind, gamma, finite in [("original", 0.5, False), ("original", 2.0, True), ("original", 0.0, True),
+                                ("stabilized", 0.5, True), ("stabilized", 0.1, True)]:
+        x.grad = None
+        get_loss(kind)(x, y, gamma=gamma, alpha=0.5, epsilon=1e-3).sum().backward()
+        assert bool(torch.isfinite(x.grad).all()) is finite, (kind, gamma, x.grad)
+
+
+def test_focalboost_loss_kind_is_our_module():
+    ours = pytest.importorskip("focalboost.torch")
+    x = torch.linspace(-30, 30, 13, requires_grad=True)
+    y = (torch.arange(13) % 2).float()
+    loss = get_loss("focalboost")(x, y, gamma=0.5, alpha=0.5, epsilon=1e-3)
+    torch.testing.assert_close(loss, ours.sigmoid_focal_loss(x, y, alpha=0.5, gamma=0.5, epsilon=1e-3))
+    loss.sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_get_loss_rejects_unknown_kinds():
+    with pytest.raises(ValueError, match="'huber'"):
+        get_loss("huber")
+    with pytest.raises(TypeError, match="loss"):
+        get_loss(3)
+
+
+# ---------------------------------------------------------------- networks
+
+
+def test_cnn_is_the_appendix_network():
+    # conv 1→6 5×5, conv 6→16 5×5, linear 256→120→84→1, all with biases
+    expected = (6 * 25 + 6) + (16 * 6 * 25 + 16) + (256 * 120 + 120) + (120 * 84 + 84) + (84 + 1)
+    model = MnistCNN()
+    assert sum(p.numel() for p in model.parameters()) == expected
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3,)
+
+
+def test_unet_shapes_and_widths():
+    assert UNet(4)(torch.zeros(2, 1, 28, 28)).shape == (2, 1, 28, 28)
+    paper = UNet()
+    assert [m.out_channels for m in paper.modules() if isinstance(m, torch.nn.Conv2d)][:10:2] == [64, 128, 256, 512, 1024]
+    with pytest.raises(ValueError, match="width"):
+        UNet(0)
+
+
+def test_run_config_validates():
+    with pytest.raises(ValueError, match="threshold"):
+        RunConfig("classification", "original", 0.5, 0.5, 0.0, 10, 0.0, 1, 0.1, 8, 0)
+    with pytest.raises(ValueError, match="gamma"):
+        RunConfig("classification", "original", -1.0, 0.5, 0.0, 4, 0.0, 1, 0.1, 8, 0)
+    with pytest.raises(ValueError, match="loss"):
+        RunConfig("classification", "focal", 0.5, 0.5, 0.0, 4, 0.0, 1, 0.1, 8, 0)
+
+
+# ---------------------------------------------------------------- the batched ensemble
+
+
+def _compare(seq, ens, rtol):
+    for a, b in zip(seq, ens, strict=True):
+        assert a.config == b.config
+        assert a.nan_epoch == b.nan_epoch, a.config
+        assert a.completed_epochs == b.completed_epochs
+        torch.testing.assert_close(torch.tensor(b.epoch_losses), torch.tensor(a.epoch_losses), rtol=rtol, atol=0)
+        assert b.epoch_accuracies == pytest.approx(a.epoch_accuracies, abs=1e-12)
+
+
+def test_ensemble_equals_runs_one_by_one_float64():
+    data = synthetic()
+    configs = grid("float64", 3, losses=["original", "stabilized"])
+    configs += grid("float64", 3, losses=["stabilized"], gammas=[0.0])[:1]
+    _compare([train_run(c, data) for c in configs], train_ensemble(configs, data), rtol=1e-9)
+
+
+def test_ensemble_equals_runs_one_by_one_through_a_nan():
+    # float32: σ saturates at |x| ≈ 17, and the original loss with γ = 0.5 breaks in epochs 6–7
+    data = synthetic(dtype=torch.float32)
+    configs = grid("float32", 7, losses=["original"]) + grid("float32", 7, losses=["stabilized"], gammas=[0.5])
+    seq = [train_run(c, data) for c in configs]
+    fates = {(r.config.loss, r.config.gamma, r.config.noise): r.nan_epoch for r in seq}
+    assert fates[("original", 0.5, 0.0)] is not None and fates[("original", 0.5, 0.5)] is not None
+    assert all(v is None for (kind, gamma, _), v in fates.items() if kind == "stabilized" or gamma == 2.0)
+    finished = []
+    ens = train_ensemble(configs, data, on_finish=finished.append)
+    _compare(seq, ens, rtol=1e-4)
+    # a member is reported at the end of the epoch of its NaN, before the survivors
+    assert [r.config for r in finished[:2]] == [r.config for r in sorted(ens, key=lambda r: r.nan_epoch or 99)[:2]]
+
+
+def test_ensemble_refuses_mixed_schedules():
+    a, b = grid("float64", 1)[:2]
+    with pytest.raises(ValueError, match="groups"):
+        train_ensemble([a, RunConfig(**{**b.__dict__, "lr": 0.1})], synthetic(8, 8))
+
+
+# ---------------------------------------------------------------- resumable studies
+
+
+def test_study_writes_one_row_per_run_and_resumes_without_duplicates(tmp_path):
+    data = synthetic(64, 16)
+    configs = grid("float64", 2)
+    done = run_study(configs[:3], data, tmp_path, quiet=True)
+    assert len(done) == 3
+    done = run_study(configs, data, tmp_path, quiet=True, batched=False)
+    assert [r.config for r in done] == configs[3:]
+    assert run_study(configs + configs, data, tmp_path, quiet=True) == []
+    rows = ResultsFile(tmp_path / "results.csv").rows()
+    assert sorted(r["run_id"] for r in rows) == sorted(c.run_id for c in configs)
+    for key in ("loss", "gamma", "threshold", "noise", "epochs", "completed_epochs", "nan_epoch", "final_loss",
+                "final_accuracy", "seconds", "epoch_losses"):
+        assert key in rows[0]
+    assert all(len(r["epoch_losses"].split()) == int(r["completed_epochs"]) for r in rows)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_run_killed_midway_leaves_no_row(tmp_path, monkeypatch, batched):
+    data = synthetic(64, 16)
+    configs = grid("float64", 2)[:4]
+    calls = {"n": 0}
+
+    def kill_on_third_epoch(n):
+        calls["n"] += n
+        if calls["n"] >= 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_study, "_progress_hook", lambda bar: kill_on_third_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(configs, data, tmp_path, quiet=True, batched=batched)
+    rows = ResultsFile(tmp_path / "results.csv").rows()
+    assert len(rows) == (1 if not batched else 0)  # only the run that ended before the kill
+    assert all(int(r["completed_epochs"]) == 2 for r in rows)
+    monkeypatch.undo()
+    run_study(configs, data, tmp_path, quiet=True, batched=batched)
+    assert sorted(r["run_id"] for r in ResultsFile(tmp_path / "results.csv").rows()) == sorted(
+        c.run_id for c in configs)
+
+
+def test_results_file_drops_a_line_cut_by_a_kill(tmp_path):
+    data = synthetic(32, 16)
+    a, b = grid("float64", 1)[:2]
+    path = tmp_path / "results.csv"
+    run_study([a], data, tmp_path, quiet=True)
+    with open(path, "a") as fh:
+        fh.write(b.run_id + ",classification,orig")  # a write cut short: no newline
+    assert ResultsFile(path).finished() == {a.run_id}
+    run_study([a, b], data, tmp_path, quiet=True)
+    text = path.read_text()
+    assert text.endswith("\n") and "orig\n" not in text and text.count("\n") == 3
+    assert ResultsFile(path).finished() == {a.run_id, b.run_id}
+
+
+def test_nan_runs_are_recorded_with_empty_fields(tmp_path):
+    data = synthetic(dtype=torch.float32)
+    config = grid("float32", 7, losses=["original"], gammas=[0.5])[0]
+    (result,) = run_study([config], data, tmp_path, quiet=True)
+    row = ResultsFile(tmp_path / "results.csv").rows()[0]
+    assert int(row["nan_epoch"]) == result.nan_epoch and int(row["completed_epochs"]) == result.nan_epoch - 1
+    assert math.isfinite(float(row["final_loss"]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_ensemble_on_cuda_matches_cpu():
+    data = synthetic()
+    configs = grid("float64", 2)
+    cpu = [train_run(c, data) for c in configs]
+    gpu = train_ensemble(configs, data.to("cuda", torch.float64))
+    _compare(cpu, gpu, rtol=1e-7)
