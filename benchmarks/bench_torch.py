@@ -10,7 +10,10 @@ For each case, in one run and on one device, this measures:
 * ``focalboost``: :func:`focalboost.torch.sigmoid_focal_loss` with ``reduction="sum"`` and
   ``backward()``, through the automatic kernel choice (fused CUDA kernel on a GPU; the numba
   kernel on CPU when numba is installed);
-* ``focalboost-eager`` (CPU only): the same with the fused kernels switched off (the core op by op).
+* ``focalboost-eager`` (CPU only): the same with the fused kernels switched off (the core op by op);
+* ``focalboost+compile`` (not in ``--quick``): ``torch.compile(sigmoid_focal_loss)``, which traces
+  the whole loss, forward and backward, into inductor's fused kernels (C++ on CPU, Triton on CUDA);
+  its one-off compile time is printed, not counted.
 
 Time is the median over repeats of one forward + backward, synchronized. Peak extra memory is
 the high-water mark above what the inputs already hold: ``torch.cuda.max_memory_allocated`` on
@@ -22,6 +25,7 @@ elements) and an MNIST-sized ``64 × 1 × 28 × 28``. Run::
 
     python benchmarks/bench_torch.py            # full
     python benchmarks/bench_torch.py --quick    # tiny sizes, a smoke test for CI
+    python benchmarks/bench_torch.py --threads 1   # CPU: torch and numba on one thread each
 """
 
 from __future__ import annotations
@@ -135,13 +139,31 @@ def _ours_eager(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         _torch_ops.set_fused(previous)
 
 
+_COMPILED: list[Callable] = []
+
+
+def _ours_compiled(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if not _COMPILED:
+        _COMPILED.append(torch.compile(sigmoid_focal_loss, fullgraph=True))
+    return _COMPILED[0](x, y, 0.25, 2.0, 1e-3, "sum")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and 2 repeats (a smoke test)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch and numba alike")
     args = parser.parse_args()
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        try:
+            import numba
+
+            numba.set_num_threads(args.threads)
+        except ImportError:
+            pass
     _pin_mmap_threshold()
     if args.quick:
         cases = [("16x500x80", (16, 500, 80)), ("64x1x28x28", (64, 1, 28, 28))]
@@ -156,6 +178,8 @@ def main() -> None:
     methods.append(("focalboost", _ours))
     if device.type == "cpu":
         methods.append(("focalboost-eager", _ours_eager))
+    if not args.quick:
+        methods.append(("focalboost+compile", _ours_compiled))
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"# torch {torch.__version__}, {name}, float32, reduction='sum', gamma=2, {repeats} repeats")
     print("| case | elements | method | fwd+bwd ms | vs copy | vs torchvision | peak extra MiB | gradient MiB |")
@@ -165,7 +189,14 @@ def main() -> None:
         x = torch.randn(shape, device=device, generator=gen).mul_(3).requires_grad_(True)
         y = (torch.rand(shape, device=device, generator=gen) < 0.01).float()
         grad_mib = x.numel() * x.element_size() / 2**20
-        results = {m: measure(fn, x, y, repeats) for m, fn in methods}
+        results = {}
+        for m, fn in methods:
+            if fn is _ours_compiled:
+                t0 = time.perf_counter()
+                _step(fn, x, y)
+                _sync(device)
+                print(f"# {label}: torch.compile of sigmoid_focal_loss took {time.perf_counter() - t0:.1f} s")
+            results[m] = measure(fn, x, y, repeats)
         for m, (t, mem) in results.items():
             print(
                 f"| {label} | {x.numel():,} | {m} | {t * 1e3:.3f} | {t / results['copy'][0]:.2f}x "

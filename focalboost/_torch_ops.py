@@ -169,7 +169,8 @@ def _binary_hess_eager(x: torch.Tensor, y: torch.Tensor, w: Any, c: torch.Tensor
     return hess if w is None else hess * w
 
 
-def _binary_numba(x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, what: str) -> torch.Tensor:
+def _binary_numba(x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, *what: str) -> list[torch.Tensor]:
+    """The requested outputs among ``("loss", "grad", "hess")`` (weighted by ``w``) in one pass."""
     out = _fast.binary_focal(
         _numpy(y),
         _numpy(x),
@@ -178,25 +179,28 @@ def _binary_numba(x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, what: st
         epsilon=prm[1],
         alpha_pos=prm[2],
         alpha_neg=prm[3],
-        loss=what == "loss",
-        gradient=what == "grad",
-        hessian="exact" if what == "hess" else None,
+        loss="loss" in what,
+        gradient="grad" in what,
+        hessian="exact" if "hess" in what else None,
     )
-    return torch.from_numpy(out[("loss", "grad", "hess").index(what)])
+    return [torch.from_numpy(out[("loss", "grad", "hess").index(k)]) for k in what]
+
+
+def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
+    return loss.sum() if reduction == "sum" else loss.mean() if reduction == "mean" else loss
 
 
 def binary_loss(x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, reduction: str) -> torch.Tensor:
     """The (reduced) weighted loss; no autograd."""
     if _use_numba(x, y, w):
-        loss = _binary_numba(x, y, w, prm, "loss")
-        return loss.sum() if reduction == "sum" else loss.mean() if reduction == "mean" else loss
+        return _reduce(_binary_numba(x, y, w, prm, "loss")[0], reduction)
     return _run("binary_loss", _binary_loss_eager, x, y, w, prm, reduction)
 
 
 def binary_grad(x: torch.Tensor, y: torch.Tensor, w: Any, c: torch.Tensor, prm: tuple) -> torch.Tensor:
     """``c · w · ∂L/∂x`` elementwise (``c`` a 0-d tensor or of x's shape); no autograd."""
     if _use_numba(x, y, w) and (c.dim() == 0 or c.shape == x.shape):
-        grad = _binary_numba(x, y, w, prm, "grad")
+        grad = _binary_numba(x, y, w, prm, "grad")[0]
         return grad.mul_(c.to(grad.dtype))
     return _run("binary_grad", _binary_grad_eager, x, y, w, c, prm)
 
@@ -207,13 +211,24 @@ def binary_hess(x: torch.Tensor, y: torch.Tensor, w: Any, c: torch.Tensor, prm: 
 
 
 class _BinaryLoss(torch.autograd.Function):
-    """``loss = reduce(w · L(x, y))``; saves only ``x``, ``y`` (and the constant ``w``)."""
+    """``loss = reduce(w · L(x, y))``; saves only ``x``, ``y`` (and the constant ``w``).
+
+    Backward recomputes the gradient from ``x`` and ``y``, so the only memory it adds is the
+    gradient itself. The exception is the numba kernel on CPU: there the loss and the gradient
+    cost about the same as either alone (the exponential and logarithms dominate), so the forward
+    computes both in one pass and keeps the gradient for backward (one tensor of x's size
+    more, held from forward to backward; the CPU has memory to spare, not FLOPs).
+    """
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, reduction: str) -> torch.Tensor:
         ctx.save_for_backward(x, y, w)
         ctx.prm = prm
         ctx.reduction = reduction
+        ctx.grad_hint = None
+        if ctx.needs_input_grad[0] and _use_numba(x, y, w):
+            loss, ctx.grad_hint = _binary_numba(x, y, w, prm, "loss", "grad")
+            return _reduce(loss, reduction)
         return binary_loss(x, y, w, prm, reduction)
 
     @staticmethod
@@ -222,7 +237,7 @@ class _BinaryLoss(torch.autograd.Function):
         c = grad_out / x.numel() if ctx.reduction == "mean" else grad_out
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = _BinaryGrad.apply(x, y, w, c, ctx.prm)
+            gx = _BinaryGrad.apply(x, y, w, c, ctx.prm, ctx.grad_hint)
         if ctx.needs_input_grad[1]:
             # L is linear in y: ∂L/∂y = L(x, 1) − L(x, 0), from the core itself (differentiable).
             one = torch.ones_like(x)
@@ -232,12 +247,19 @@ class _BinaryLoss(torch.autograd.Function):
 
 
 class _BinaryGrad(torch.autograd.Function):
-    """``g = c · w · ∂L/∂x``; its backward is the core's exact (diagonal) Hessian."""
+    """``g = c · w · ∂L/∂x``; its backward is the core's exact (diagonal) Hessian.
+
+    ``hint`` is None or ``w · ∂L/∂x`` already computed by the forward (see :class:`_BinaryLoss`).
+    """
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, y: torch.Tensor, w: Any, c: torch.Tensor, prm: tuple) -> torch.Tensor:
+    def forward(
+        ctx: Any, x: torch.Tensor, y: torch.Tensor, w: Any, c: torch.Tensor, prm: tuple, hint: Any
+    ) -> torch.Tensor:
         ctx.save_for_backward(x, y, w, c)
         ctx.prm = prm
+        if hint is not None:
+            return hint * c
         return binary_grad(x, y, w, c, prm)
 
     @staticmethod
@@ -254,7 +276,7 @@ class _BinaryGrad(torch.autograd.Function):
             gc = gg * binary_grad(x, y, w, torch.ones_like(c), ctx.prm)
             if c.dim() == 0:
                 gc = gc.sum()
-        return gx, gy, None, gc, None
+        return gx, gy, None, gc, None, None
 
 
 # -- softmax ------------------------------------------------------------------------------------
