@@ -1,0 +1,442 @@
+"""XGBoost adapter: ``obj`` and ``custom_metric`` callables for ``xgb.train``, the init score as
+``base_margin``, and :class:`FocalXGBClassifier`.
+
+Translations only (DESIGN.md §4): ``xgb.train(params, dtrain, obj=f(predt, dmat),
+custom_metric=m(predt, dmat))``; ``predt`` is a float32 numpy array of raw margins (base margin
+included) when ``obj`` is given; ``dmat.get_weight()`` is an empty array when there are no
+weights. A custom objective starts from ``base_score`` (a raw margin, 0.5 by default, or an
+intercept XGBoost estimates) unless a ``base_margin`` is set: the init score goes there, which
+replaces ``base_score`` for that DMatrix, so the default never leaks in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+from sklearn.utils.validation import check_is_fitted
+
+from ._estimator import (
+    _FOCAL_DOC,
+    FOCAL_PARAMS,
+    AnyLoss,
+    FocalClassifierMixin,
+    add_offset,
+    constant_rows,
+    num_samples,
+    swapped_attributes,
+)
+from ._loss import FocalLoss
+from ._softmax_loss import SoftmaxFocalLoss
+
+__all__ = [
+    "FocalXGBClassifier",
+    "apply_init_score",
+    "focal_metric",
+    "focal_objective",
+    "softmax_focal_metric",
+    "softmax_focal_objective",
+]
+
+METRIC_NAME = "focal_loss"
+
+
+def _weight(dmat: xgb.DMatrix) -> np.ndarray | None:
+    w = dmat.get_weight()
+    return None if w.size == 0 else w.astype(np.float64)
+
+
+def _margin(predt: np.ndarray) -> np.ndarray:
+    # XGBoost hands float32 margins; the derivatives are computed in float64 (XGBoost rounds
+    # them to float32 afterwards), as its built-in objectives do internally.
+    return np.asarray(predt, dtype=np.float64)
+
+
+def _derivatives(loss: AnyLoss, y_true: Any, predt: Any, weight: Any) -> tuple[np.ndarray, np.ndarray]:
+    grad, hess = loss.gradient_hessian(np.asarray(y_true, dtype=np.float64), _margin(predt), weight)
+    if hess.ndim == 2:
+        # XGBoost's own "multi:softprob" uses twice the diagonal softmax Hessian (a bound on the
+        # full Hessian's curvature, since all class scores move at once). The same convention
+        # here, so that gamma=0 reproduces "multi:softprob".
+        hess = 2.0 * hess
+    return grad, hess
+
+
+class FocalObjective:
+    """``obj`` callable for ``xgb.train``: ``(predt, dmat) -> (grad, hess)``.
+
+    Create it with :func:`focal_objective` (shapes ``(n_samples,)``) or
+    :func:`softmax_focal_objective` (shapes ``(n_samples, n_classes)``, with
+    ``params["num_class"]``). Gradients and Hessians are multiplied by the weights.
+    """
+
+    def __init__(self, loss: AnyLoss) -> None:
+        self.loss = loss
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.loss!r})"
+
+    def __call__(self, predt: np.ndarray, dmat: xgb.DMatrix) -> tuple[np.ndarray, np.ndarray]:
+        return _derivatives(self.loss, dmat.get_label(), predt, _weight(dmat))
+
+
+class FocalMetric:
+    """``custom_metric`` callable for ``xgb.train``: ``("focal_loss", weighted mean loss)``.
+
+    Lower is better (XGBoost's early stopping minimizes metrics not named like AUC).
+    """
+
+    __name__ = METRIC_NAME  # XGBoost's scikit-learn wrapper names a metric by its __name__
+
+    def __init__(self, loss: AnyLoss) -> None:
+        self.loss = loss
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.loss!r})"
+
+    def __call__(self, predt: np.ndarray, dmat: xgb.DMatrix) -> tuple[str, float]:
+        return METRIC_NAME, self.score(dmat.get_label(), predt, _weight(dmat))
+
+    def score(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
+        """The scikit-learn form ``(y_true, y_pred, sample_weight)`` of the same metric."""
+        values = self.loss.loss(np.asarray(y_true, dtype=np.float64), _margin(y_pred), sample_weight)
+        if sample_weight is None:
+            return float(np.mean(values))
+        return float(np.sum(values) / np.sum(sample_weight))
+
+
+class _SklearnObjective(FocalObjective):
+    """``objective`` form for ``XGBClassifier``: ``(y_true, y_pred, sample_weight=None)``."""
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        return _derivatives(self.loss, y_true, y_pred, sample_weight)
+
+
+class _SklearnMetric(FocalMetric):
+    """``eval_metric`` form for ``XGBClassifier``: ``(y_true, y_pred, sample_weight=None) -> float``."""
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:  # type: ignore[override]
+        return self.score(y_true, y_pred, sample_weight)
+
+
+def focal_objective(
+    *, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: float = 1e-3, hessian: str = "positive"
+) -> FocalObjective:
+    """The binary focal loss as an XGBoost objective, for ``xgb.train(..., obj=...)``.
+
+    Parameters
+    ----------
+    gamma, alpha, epsilon, hessian
+        As in :class:`focalboost.FocalLoss`.
+
+    Returns
+    -------
+    FocalObjective
+        ``obj(predt, dmat) -> (grad, hess)``, each of shape ``(n_samples,)``.
+
+    Notes
+    -----
+    Call :func:`apply_init_score` on every DMatrix first (it sets ``base_margin``, which also
+    keeps XGBoost's ``base_score`` out) and give any DMatrix you predict on the same
+    ``base_margin`` (or add the constant to ``booster.predict(d, output_margin=True)``).
+
+    Examples
+    --------
+    >>> import numpy as np, xgboost as xgb
+    >>> from focalboost import FocalLoss
+    >>> from focalboost.xgboost import focal_objective, focal_metric, apply_init_score
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 3)); y = (X[:, 0] + rng.normal(size=500) > 1.5).astype(float)
+    >>> dtrain = xgb.DMatrix(X, y)
+    >>> obj = focal_objective(gamma=2.0, alpha=0.25)
+    >>> init = apply_init_score(dtrain, objective=obj)
+    >>> booster = xgb.train({"disable_default_eval_metric": 1}, dtrain, 10, obj=obj,
+    ...                     custom_metric=focal_metric(gamma=2.0, alpha=0.25),
+    ...                     evals=[(dtrain, "train")], verbose_eval=False)
+    >>> margin = booster.predict(xgb.DMatrix(X), output_margin=True) + init
+    >>> proba = FocalLoss(gamma=2.0, alpha=0.25).predict_proba(margin)
+    >>> bool(((proba > 0) & (proba < 1)).all())
+    True
+    """
+    return FocalObjective(FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian))
+
+
+def focal_metric(*, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: float = 1e-3) -> FocalMetric:
+    """The (weighted) mean binary focal loss as an XGBoost ``custom_metric``: ``("focal_loss", value)``.
+
+    Parameters
+    ----------
+    gamma, alpha, epsilon
+        As in :class:`focalboost.FocalLoss`.
+    """
+    return FocalMetric(FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon))
+
+
+def softmax_focal_objective(
+    *, gamma: float = 2.0, alpha: Sequence[float] | None = None, epsilon: float = 1e-3, hessian: str = "positive"
+) -> FocalObjective:
+    """The multiclass (softmax) focal loss as an XGBoost objective; set ``params["num_class"]``.
+
+    Parameters
+    ----------
+    gamma, alpha, epsilon, hessian
+        As in :class:`focalboost.SoftmaxFocalLoss`.
+
+    Returns
+    -------
+    FocalObjective
+        ``obj(predt, dmat) -> (grad, hess)`` of shape ``(n_samples, n_classes)``; the Hessian is
+        twice the diagonal, XGBoost's convention for ``multi:softprob``.
+
+    Examples
+    --------
+    >>> import numpy as np, xgboost as xgb
+    >>> from focalboost import SoftmaxFocalLoss
+    >>> from focalboost.xgboost import softmax_focal_objective, softmax_focal_metric, apply_init_score
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(600, 3)); y = np.digitize(X[:, 0] + rng.normal(size=600), [-1.0, 1.0])
+    >>> dtrain = xgb.DMatrix(X, y)
+    >>> obj = softmax_focal_objective(gamma=2.0)
+    >>> init = apply_init_score(dtrain, objective=obj)  # shape (3,)
+    >>> booster = xgb.train({"num_class": 3, "disable_default_eval_metric": 1}, dtrain, 10, obj=obj,
+    ...                     custom_metric=softmax_focal_metric(gamma=2.0))
+    >>> margin = booster.predict(xgb.DMatrix(X), output_margin=True) + init
+    >>> proba = SoftmaxFocalLoss(gamma=2.0).predict_proba(margin)
+    >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1.0))
+    ((600, 3), True)
+    """
+    return FocalObjective(SoftmaxFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian))
+
+
+def softmax_focal_metric(
+    *, gamma: float = 2.0, alpha: Sequence[float] | None = None, epsilon: float = 1e-3
+) -> FocalMetric:
+    """The (weighted) mean multiclass focal loss as an XGBoost ``custom_metric`` (lower is better).
+
+    Parameters
+    ----------
+    gamma, alpha, epsilon
+        As in :class:`focalboost.SoftmaxFocalLoss`.
+    """
+    return FocalMetric(SoftmaxFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon))
+
+
+def apply_init_score(train_set: xgb.DMatrix, *other_sets: xgb.DMatrix, objective: FocalObjective) -> float | np.ndarray:
+    """Compute the optimal constant start from ``train_set`` and set it as ``base_margin`` of all sets.
+
+    Parameters
+    ----------
+    train_set : xgboost.DMatrix
+        Training data with labels (``{0, 1}``, or class indices for a softmax objective) and
+        optional weights.
+    *other_sets : xgboost.DMatrix
+        Evaluation sets; each gets the same constant as ``base_margin``.
+    objective : FocalObjective
+        The objective to train with, from :func:`focal_objective` or :func:`softmax_focal_objective`.
+
+    Returns
+    -------
+    float or ndarray of shape (n_classes,)
+        The init score. Add it to ``booster.predict(d, output_margin=True)`` of a DMatrix without
+        a ``base_margin`` (or set it as that DMatrix's ``base_margin``).
+    """
+    if not isinstance(objective, FocalObjective):
+        raise TypeError(f"objective must come from focal_objective or softmax_focal_objective, got {objective!r}")
+    label = train_set.get_label()
+    if label.size == 0:
+        raise ValueError("train_set has no label: apply_init_score needs the training labels")
+    loss = objective.loss
+    y = label.astype(np.float64)
+    if isinstance(loss, FocalLoss):
+        init: float | np.ndarray = loss.init_score(y, _weight(train_set))
+    else:
+        k = len(loss.alpha) if loss.alpha is not None else int(y.max()) + 1
+        init = loss.init_score(y, _weight(train_set), n_classes=k)
+    for dm in (train_set, *other_sets):
+        dm.set_base_margin(constant_rows(dm.num_row(), init))
+    return init
+
+
+class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
+    __doc__ = f"""XGBoost classifier trained with the (stabilized) focal loss.
+
+    A drop-in for :class:`xgboost.XGBClassifier`: it accepts every parameter of it (``objective``
+    must stay at its default: the focal loss is the objective) plus the ``focal_*`` parameters
+    below, which are never forwarded to the booster. ``fit`` computes the optimal constant start
+    and applies it as ``base_margin`` to the training set and every ``eval_set`` (so XGBoost's
+    ``base_score`` never enters); ``predict_proba`` adds it back and returns probabilities of
+    shape ``(n_samples, n_classes)`` (binary focal loss for two classes, softmax focal loss for
+    more); ``predict`` returns labels in the caller's label space. The
+    weighted mean focal loss (``"focal_loss"``, lower is better) is evaluated on every
+    ``eval_set`` and drives ``early_stopping_rounds``; string ``eval_metric`` entries are
+    evaluated before it, on probabilities.
+
+    Parameters
+    ----------{_FOCAL_DOC}
+    **kwargs
+        Every parameter of :class:`xgboost.XGBClassifier`, same names and defaults.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    init_score_ : float or ndarray of shape (n_classes,)
+        The constant raw score the trees are added to (one per class for more than two classes).
+    focal_loss_ : FocalLoss or SoftmaxFocalLoss
+        :class:`focalboost.FocalLoss` for two classes, :class:`focalboost.SoftmaxFocalLoss` for more.
+    """
+
+    def __init__(
+        self,
+        *,
+        focal_gamma: float = 2.0,
+        focal_alpha: float | None = 0.25,
+        focal_epsilon: float = 1e-3,
+        focal_hessian: str = "positive",
+        **kwargs: Any,
+    ) -> None:
+        self.focal_gamma = focal_gamma
+        self.focal_alpha = focal_alpha
+        self.focal_epsilon = focal_epsilon
+        self.focal_hessian = focal_hessian
+        super().__init__(**kwargs)
+
+    # XGBoost forwards every get_params() entry except these "wrapper" ones to the booster.
+    def _wrapper_params(self) -> set[str]:
+        return super()._wrapper_params() | set(FOCAL_PARAMS)
+
+    def get_xgb_params(self) -> dict[str, Any]:
+        params = super().get_xgb_params()
+        if getattr(self, "_focal_fitting", False):
+            # During fit eval_metric is [*built-in names, focal metric]: only names go to the
+            # booster (the focal metric goes as custom_metric and is evaluated last).
+            builtin = [m for m in params.pop("eval_metric", None) or [] if isinstance(m, str)]
+            if builtin:
+                params["eval_metric"] = builtin
+            else:
+                params["disable_default_eval_metric"] = True
+        return params
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False  # one label per sample: binary or multiclass
+        return tags
+
+    @property
+    def classes_(self) -> np.ndarray:
+        # XGBClassifier.fit checks the (encoded) training labels against classes_: during our
+        # fit those are 0 .. n-1; afterwards classes_ holds the caller's labels.
+        if getattr(self, "_focal_fitting", False):
+            return np.arange(self.n_classes_)
+        return self._focal_classes
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        sample_weight: Any = None,
+        base_margin: Any = None,
+        eval_set: Any = None,
+        verbose: bool | int | None = True,
+        xgb_model: Any = None,
+        sample_weight_eval_set: Any = None,
+        base_margin_eval_set: Any = None,
+        feature_weights: Any = None,
+    ) -> FocalXGBClassifier:
+        """Fit on ``X, y`` with the focal loss; arguments as in :meth:`xgboost.XGBClassifier.fit`.
+
+        ``base_margin`` / ``base_margin_eval_set``, when given, are added to the focal init
+        score (a per-row offset; pass the same offset as ``base_margin`` when predicting).
+        """
+        if self.objective not in (None, "binary:logistic", "multi:softprob"):
+            raise ValueError(
+                f"{type(self).__name__} trains with the focal loss: objective must stay at its default, "
+                f"got {self.objective!r}"
+            )
+        metric = self.eval_metric
+        if callable(metric) or (isinstance(metric, (list, tuple)) and any(callable(m) for m in metric)):
+            raise ValueError(
+                f"{type(self).__name__} evaluates the focal loss as XGBoost's one custom metric; "
+                f"eval_metric may only name built-in metrics, got {metric!r}"
+            )
+        y_enc, loss, init = self._focal_setup(y, sample_weight)
+        train_margin = add_offset(constant_rows(num_samples(X), init), base_margin, flat_order="C")
+        if isinstance(eval_set, tuple):
+            eval_set = [eval_set]
+        eval_margin = None
+        if eval_set:
+            eval_set = [(vx, self._focal_transform_labels(vy)) for vx, vy in eval_set]
+            given = list(base_margin_eval_set) if base_margin_eval_set is not None else [None] * len(eval_set)
+            eval_margin = [
+                add_offset(constant_rows(num_samples(vx), init), g, flat_order="C")
+                for (vx, _), g in zip(eval_set, given, strict=True)
+            ]
+        builtin = [] if metric is None else [metric] if isinstance(metric, str) else list(metric)
+        self._focal_fitting = True
+        try:
+            with swapped_attributes(
+                self, objective=_SklearnObjective(loss), eval_metric=[*builtin, _SklearnMetric(loss)]
+            ):
+                super().fit(
+                    X,
+                    y_enc,
+                    sample_weight=sample_weight,
+                    base_margin=train_margin,
+                    eval_set=eval_set,
+                    verbose=verbose,
+                    xgb_model=xgb_model,
+                    sample_weight_eval_set=sample_weight_eval_set,
+                    base_margin_eval_set=eval_margin,
+                    feature_weights=feature_weights,
+                )
+        finally:
+            self._focal_fitting = False
+        self.init_score_ = init
+        self.focal_loss_ = loss
+        return self
+
+    def decision_function(
+        self, X: Any, *, validate_features: bool = True, base_margin: Any = None, iteration_range: Any = None
+    ) -> np.ndarray:
+        """Raw scores, init score included: the log-odds of the second class, shape ``(n_samples,)``,
+        or one score per class, shape ``(n_samples, n_classes)``."""
+        check_is_fitted(self)
+        margin = add_offset(constant_rows(num_samples(X), self.init_score_), base_margin, flat_order="C")
+        raw = xgb.XGBModel.predict(
+            self,
+            X,
+            output_margin=True,
+            validate_features=validate_features,
+            base_margin=margin,
+            iteration_range=iteration_range,
+        )
+        return np.asarray(raw, dtype=np.float64)
+
+    def predict_proba(
+        self, X: Any, validate_features: bool = True, base_margin: Any = None, iteration_range: Any = None
+    ) -> np.ndarray:
+        """Class probabilities of shape ``(n_samples, n_classes)``."""
+        return self._focal_proba(
+            self.decision_function(
+                X, validate_features=validate_features, base_margin=base_margin, iteration_range=iteration_range
+            )
+        )
+
+    def predict(
+        self,
+        X: Any,
+        *,
+        output_margin: bool = False,
+        validate_features: bool = True,
+        base_margin: Any = None,
+        iteration_range: Any = None,
+    ) -> np.ndarray:
+        """Labels in the caller's label space; ``output_margin=True``: margins with the init score."""
+        raw = self.decision_function(
+            X, validate_features=validate_features, base_margin=base_margin, iteration_range=iteration_range
+        )
+        if output_margin:
+            return raw
+        return self._focal_labels(self._focal_proba(raw))
