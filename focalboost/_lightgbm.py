@@ -260,8 +260,9 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
     set and every ``eval_set``; ``predict_proba`` adds it back and returns probabilities of shape
     ``(n_samples, n_classes)`` (binary focal loss for two classes, softmax focal loss for more);
     ``predict`` returns labels in the caller's label space; the weighted mean focal loss
-    (``"focal_loss"``, lower is better) is always evaluated on ``eval_set`` and drives early stopping (``callbacks=[lightgbm.early_stopping(k)]``). LightGBM's built-in metric is
-    switched off (``metric="None"``) unless given, since it would read raw scores as probabilities.
+    (``"focal_loss"``, lower is better) is always evaluated on ``eval_set`` and drives early
+    stopping (``callbacks=[lightgbm.early_stopping(k)]``). LightGBM's built-in metric is switched
+    off (``metric="None"``) unless given, since it would read raw scores as probabilities.
 
     Parameters
     ----------{_FOCAL_DOC}
