@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -77,43 +78,106 @@ def supports(*arrays: Any) -> bool:
 
 
 # -- scalar primitives ---------------------------------------------------------------------------
-# Each is the scalar form of an array primitive of _core, written operation for operation in the
-# same order so that the results agree to rounding (tests/test_fast.py compares them).
+# Scalar forms of the array primitives of _core, branch-free so that LLVM vectorizes the loop
+# (4 rows per AVX2 instruction). libm's exp and log are opaque calls that stop vectorization, so
+# exp(t ≤ 0) and log1p(e ∈ [0, 1]) are written here as polynomials; tests/test_fast.py pins each
+# primitive to numpy's exp / log1p and to _core.sigmoid_parts within a few ulps.
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split (fdlibm): k · _LN2_HI is exact for |k| < 2¹¹
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+
+
+def _pow2(k: int) -> float:
+    """``2.0 ** k`` for an integer ``−1022 ≤ k ≤ 1023`` (exact)."""
+    return math.ldexp(1.0, k)
+
+
+def _exp_nonpos(t: float) -> float:
+    """``exp(t)`` for ``t ≤ 0``, to within an ulp or two (0 below −745.2, like libm).
+
+    ``t = k ln 2 + r`` with ``|r| ≤ ln 2 / 2`` (Cody–Waite: ``k · ln2_hi`` is exact); ``exp(r)``
+    by its Taylor polynomial of degree 13 (remainder ``r¹⁴/14! < 5e−18``); ``2^k`` as two exact
+    powers of two so that subnormal results are rounded once, at the last multiplication.
+    """
+    tt = max(t, -746.0)  # exp(−746) rounds to 0; keeps k in range
+    k = math.floor(tt * _INV_LN2 + 0.5)
+    r = (tt - k * _LN2_HI) - k * _LN2_LO
+    poly = 1.0 / 6227020800.0  # 1/13!
+    poly = 1.0 / 479001600.0 + r * poly
+    poly = 1.0 / 39916800.0 + r * poly
+    poly = 1.0 / 3628800.0 + r * poly
+    poly = 1.0 / 362880.0 + r * poly
+    poly = 1.0 / 40320.0 + r * poly
+    poly = 1.0 / 5040.0 + r * poly
+    poly = 1.0 / 720.0 + r * poly
+    poly = 1.0 / 120.0 + r * poly
+    poly = 1.0 / 24.0 + r * poly
+    poly = 1.0 / 6.0 + r * poly
+    poly = 0.5 + r * poly
+    poly = 1.0 + r * poly
+    poly = 1.0 + r * poly
+    k1 = k >> 1
+    return (poly * _pow2_nb(k1)) * _pow2_nb(k - k1)
+
+
+def _log1p_unit(e: float) -> float:
+    """``log1p(e)`` for ``0 ≤ e ≤ 1``, to within an ulp or two.
+
+    ``log1p(e) = 2 atanh(u) = 2 (u + u³/3 + u⁵/5 + …)`` with ``u = e / (2 + e) ∈ [0, 1/3]``;
+    17 terms leave a remainder below ``u³⁶/37 < 2e−19`` relative. No cancellation: every term
+    is positive, and ``u`` itself is one correctly rounded division.
+    """
+    two_u = e * (2.0 / (2.0 + e))  # 2u without halving e: e / 2 would round a subnormal e to 0
+    v = 0.25 * (two_u * two_u)  # u²
+    s = 1.0 / 35.0
+    s = 1.0 / 33.0 + v * s
+    s = 1.0 / 31.0 + v * s
+    s = 1.0 / 29.0 + v * s
+    s = 1.0 / 27.0 + v * s
+    s = 1.0 / 25.0 + v * s
+    s = 1.0 / 23.0 + v * s
+    s = 1.0 / 21.0 + v * s
+    s = 1.0 / 19.0 + v * s
+    s = 1.0 / 17.0 + v * s
+    s = 1.0 / 15.0 + v * s
+    s = 1.0 / 13.0 + v * s
+    s = 1.0 / 11.0 + v * s
+    s = 1.0 / 9.0 + v * s
+    s = 1.0 / 7.0 + v * s
+    s = 1.0 / 5.0 + v * s
+    s = 1.0 / 3.0 + v * s
+    return two_u + two_u * (v * s)
 
 
 def _sigmoid_parts(x: float) -> tuple[float, float, float, float]:
-    """Scalar :func:`focalboost._core.sigmoid_parts`: stable ``p, q, log p, log q``."""
-    e = math.exp(-abs(x))  # ∈ (0, 1]: never overflows
+    """Scalar :func:`focalboost._core.sigmoid_parts`: stable ``p, q, log p, log q``, branch-free."""
+    e = _exp_nonpos_nb(-abs(x))  # ∈ [0, 1]: never overflows
     d = 1.0 + e  # ∈ [1, 2]
     big = 1.0 / d
     small = e * big  # e / d to an ulp; one division per row instead of two
-    # log1p(e) from log: d = fl(1 + e) is off by c = e − (d − 1), exactly representable (d − 1
-    # is exact by Sterbenz, and so is the rounding error of a sum), with |c| ≤ 2⁻⁵³ d. Then
-    # log1p(e) = log(d) + log1p(c / d) = log(d) + c / d to within 2⁻¹⁰⁶, so the result is within
-    # an ulp or two of log1p(e) for every e ∈ (0, 1], including e < 2⁻⁵³ where d = 1 and
-    # log(d) = 0 (the correction is then e itself). glibc's log1p costs about 3 times its log.
-    l1pe = math.log(d) + (e - (d - 1.0)) * big
-    if x >= 0.0:
-        return big, small, -l1pe, -(x + l1pe)  # log p = −(max(−x, 0) + log1p(e))
-    return small, big, -(-x + l1pe), -l1pe
+    l1pe = _log1p_unit_nb(e)
+    nonneg = x >= 0.0
+    p = big if nonneg else small
+    q = small if nonneg else big
+    return p, q, -(max(-x, 0.0) + l1pe), -(max(x, 0.0) + l1pe)
 
 
 def _combine_hessian(h_base: float, h_turn: float, exact: bool) -> float:
     """Scalar :func:`focalboost._core.combine_hessian` (``exact`` or ``positive`` policy)."""
-    if exact:
-        return h_base + h_turn
-    return h_base + max(h_turn, 0.0)
+    return h_base + (h_turn if exact else max(h_turn, 0.0))
 
 
 def _make_binary_rows(stamp: int, gamma_const: float | None) -> Any:
-    """The binary kernel's loop, as a closure so that numba's cache key covers the core.
+    """The binary kernel, as a closure so that numba's cache key covers the core.
 
     numba's on-disk cache (``cache=True``) is invalidated when *this* file changes, not when a
     function it calls from another module does. Its key does hash the closure's variables, so
-    ``stamp`` (a hash of the compiled core functions' code, see :func:`_code_stamp`) is captured
-    here: editing :func:`focalboost._core.positive_term` recompiles instead of loading a stale
-    kernel. ``gamma_const`` (not None) freezes ``γ`` as a compile-time constant, which lets LLVM
-    turn ``r ** 0.5`` into a square root (the run-time ``gamma`` argument is then ignored).
+    ``stamp`` (a hash of the core's code, see :func:`_code_stamp`) is captured here: editing
+    :func:`focalboost._core.positive_term` recompiles instead of loading a stale kernel.
+    ``gamma_const`` (not None) freezes ``γ`` as a compile-time constant: LLVM then turns
+    ``r ** 2.0`` into ``r * r`` and ``r ** 0.5`` into a square root, where a run-time ``γ``
+    costs a ``pow`` call per row that also stops vectorization.
     """
 
     def _binary_rows(
@@ -131,54 +195,59 @@ def _make_binary_rows(stamp: int, gamma_const: float | None) -> Any:
     ) -> None:
         """Weighted loss, gradient and Hessian of every row, into the preallocated outputs.
 
-        Outputs of length 0 are not computed; ``w`` of length 0 means unit weights. Every row is
-        computed in float64 and stored in the outputs' dtype.
+        ``w`` is an array or None (unit weights; numba compiles that case apart). Outputs of
+        length 0 are not computed. Rows are computed in float64 and stored in the outputs' dtype.
         """
         _ = stamp  # referenced so that it is part of the closure (numba's cache key)
         g = gamma if gamma_const is None else gamma_const
         n = x.shape[0]
-        weighted = w.shape[0] > 0
         want_loss = loss_out.shape[0] > 0
         want_grad = grad_out.shape[0] > 0
         want_hess = hess_out.shape[0] > 0
-        for i in _prange(n):
+        # Pass 1, every row as a hard label: L = α_t f(z) with z = x, α_t = α₁ for y = 1 and
+        # z = −x, α_t = α₀ for y = 0 (the mirrored term of _core.binary_focal); dL/dx = ±α_t f'(z).
+        # The generic path's other term has a coefficient of exactly 0 and finite derivatives,
+        # so this is the same arithmetic. Selects, not branches: the loop vectorizes.
+        for i in range(n):
             xi = np.float64(x[i])  # float() would keep float32: numba types it as the input
+            pos = np.float64(y[i]) >= 0.5
+            z = xi if pos else -xi
+            p, q, log_p, _ = _sigmoid_parts_nb(z)
+            f, df, h_base, h_turn = _positive_term_nb(p, q, log_p, g, epsilon)
+            c = alpha_pos if pos else alpha_neg
+            wi = 1.0 if w is None else np.float64(w[i])
+            if want_loss:  # a zero coefficient gives 0, not 0 · inf (f can overflow), as in _core
+                loss_out[i] = (0.0 if c == 0.0 else c * f) * wi
+            if want_grad:
+                grad_out[i] = (c * df if pos else -(c * df)) * wi
+            if want_hess:
+                hess_out[i] = (c * _combine_hessian_nb(h_base, h_turn, exact)) * wi
+        # Pass 2, soft labels 0 < y < 1 only: both terms, as in _core.binary_focal. LLVM would
+        # if-convert the test below and compute both terms on every row, so the rows are first
+        # counted (a vectorized scan) and the pass skipped when there are none.
+        n_soft = 0
+        for i in range(n):
             yi = np.float64(y[i])
-            p, q, log_p, log_q = _sigmoid_parts_nb(xi)
-            # A hard label needs one of the two mirrored terms: with y = 1 the generic path's
-            # c0 = α₀ (1 − y) is exactly 0 and c1 = α₁ y exactly α₁, so skipping the other term
-            # changes no bit of the gradient and Hessian (the skipped term is finite, so 0 · term
-            # is exactly 0). The loss of a zero coefficient is 0, as in _core.binary_focal: the
-            # term itself can overflow to inf for huge logits, and 0 · inf would be NaN.
-            if yi == 1.0:
-                f1, d1, hb1, ht1 = _positive_term_nb(p, q, log_p, g, epsilon)
-                li = 0.0 if alpha_pos == 0.0 else alpha_pos * f1
-                gi = alpha_pos * d1
-                hi = alpha_pos * _combine_hessian_nb(hb1, ht1, exact)
-            elif yi == 0.0:
-                f0, d0, hb0, ht0 = _positive_term_nb(q, p, log_q, g, epsilon)
-                li = 0.0 if alpha_neg == 0.0 else alpha_neg * f0
-                gi = -(alpha_neg * d0)
-                hi = alpha_neg * _combine_hessian_nb(hb0, ht0, exact)
-            else:  # soft label: both terms, as in _core.binary_focal
+            n_soft += 1 if 0.0 < yi < 1.0 else 0
+        if n_soft == 0:
+            return
+        for i in range(n):
+            yi = np.float64(y[i])
+            if 0.0 < yi < 1.0:
+                xi = np.float64(x[i])
+                p, q, log_p, log_q = _sigmoid_parts_nb(xi)
                 f1, d1, hb1, ht1 = _positive_term_nb(p, q, log_p, g, epsilon)
                 f0, d0, hb0, ht0 = _positive_term_nb(q, p, log_q, g, epsilon)
                 c1 = alpha_pos * yi
                 c0 = alpha_neg * (1.0 - yi)
-                li = (0.0 if c1 == 0.0 else c1 * f1) + (0.0 if c0 == 0.0 else c0 * f0)
-                gi = c1 * d1 - c0 * d0
-                hi = c1 * _combine_hessian_nb(hb1, ht1, exact) + c0 * _combine_hessian_nb(hb0, ht0, exact)
-            if weighted:
-                wi = np.float64(w[i])
-                li = li * wi
-                gi = gi * wi
-                hi = hi * wi
-            if want_loss:
-                loss_out[i] = li
-            if want_grad:
-                grad_out[i] = gi
-            if want_hess:
-                hess_out[i] = hi
+                wi = 1.0 if w is None else np.float64(w[i])
+                if want_loss:
+                    loss_out[i] = ((0.0 if c1 == 0.0 else c1 * f1) + (0.0 if c0 == 0.0 else c0 * f0)) * wi
+                if want_grad:
+                    grad_out[i] = (c1 * d1 - c0 * d0) * wi
+                if want_hess:
+                    h1 = _combine_hessian_nb(hb1, ht1, exact)
+                    hess_out[i] = (c1 * h1 + c0 * _combine_hessian_nb(hb0, ht0, exact)) * wi
 
     return _binary_rows
 
@@ -205,14 +274,41 @@ _CORE_STAMP = _code_stamp(_core.positive_term)
 
 # Pure-Python stand-ins, replaced by their compiled forms below when numba is present: they let
 # the tests run the kernel's own source without numba too.
-_prange: Any = range
-_positive_term_nb = _core.positive_term
-_sigmoid_parts_nb = _sigmoid_parts
-_combine_hessian_nb = _combine_hessian
+_pow2_nb: Any = _pow2
+_exp_nonpos_nb: Any = _exp_nonpos
+_log1p_unit_nb: Any = _log1p_unit
+_positive_term_nb: Any = _core.positive_term
+_sigmoid_parts_nb: Any = _sigmoid_parts
+_combine_hessian_nb: Any = _combine_hessian
 _KERNELS: dict[float | None, Any] = {}
-# γ values compiled as constants: LLVM turns r ** 0.5 into sqrt (pow costs ~10 times more). An
-# integral γ needs no constant: it is passed as an integer, and numba's float ** int multiplies.
-_CONSTANT_GAMMAS = (0.5,)
+# γ values compiled as constants (the default and the paper's γ < 1 example); others are passed
+# at run time: an integral γ as an integer (numba's float ** int multiplies), any other as a float.
+_CONSTANT_GAMMAS = (0.5, 2.0)
+
+if numba is not None:
+    from llvmlite import ir
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _bits_to_float(typingctx: Any, bits: Any) -> Any:
+        """Reinterpret an int64 as a float64 (one LLVM bitcast, vectorizable)."""
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], ir.DoubleType())
+
+        return numba.types.float64(numba.types.int64), codegen
+
+    def _pow2_bits(k: int) -> float:
+        """``2.0 ** k`` for ``−1022 ≤ k ≤ 1023`` from its IEEE-754 bits (biased exponent)."""
+        return _bits_to_float((k + 1023) << 52)  # type: ignore[call-arg]
+
+    _scalar = numba.njit(cache=True, inline="always", error_model="numpy")
+    _pow2_nb = _scalar(_pow2_bits)
+    _exp_nonpos_nb = _scalar(_exp_nonpos)
+    _log1p_unit_nb = _scalar(_log1p_unit)
+    _positive_term_nb = _scalar(_core.positive_term)
+    _sigmoid_parts_nb = _scalar(_sigmoid_parts)
+    _combine_hessian_nb = _scalar(_combine_hessian)
 
 
 def _kernel(gamma_const: float | None) -> Any:
@@ -220,17 +316,14 @@ def _kernel(gamma_const: float | None) -> Any:
     kernel = _KERNELS.get(gamma_const)
     if kernel is None:
         rows = _make_binary_rows(_CORE_STAMP, gamma_const)
-        kernel = rows if numba is None else numba.njit(cache=True, parallel=True, nogil=True)(rows)
-        _KERNELS[gamma_const] = kernel
+        if numba is not None:
+            # error_model="numpy": x / 0 gives inf or nan like numpy instead of a Python
+            # exception, whose check on every division would stop vectorization.
+            # Serial and nogil: binary_focal runs it on row blocks from a thread pool, which
+            # compiles 4 times faster than numba's parallel=True (prange) for the same speed.
+            rows = numba.njit(cache=True, nogil=True, error_model="numpy")(rows)
+        kernel = _KERNELS[gamma_const] = rows
     return kernel
-
-
-if numba is not None:
-    _prange = numba.prange
-    _scalar = numba.njit(cache=True, inline="always")
-    _positive_term_nb = _scalar(_core.positive_term)
-    _sigmoid_parts_nb = _scalar(_sigmoid_parts)
-    _combine_hessian_nb = _scalar(_combine_hessian)
 
 
 def _gamma_arg(gamma: float) -> tuple[float | None, Any]:
@@ -240,6 +333,22 @@ def _gamma_arg(gamma: float) -> tuple[float | None, Any]:
     if gamma.is_integer() and gamma <= 64:
         return None, int(gamma)
     return None, gamma
+
+
+_MIN_BLOCK = 50_000  # rows per thread below which one thread is faster than handing out blocks
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _threads() -> int:
+    """Threads for the row blocks: numba's setting (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)."""
+    return 1 if numba is None else int(numba.get_num_threads())
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None or _POOL._max_workers < _threads():
+        _POOL = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="focalboost")
+    return _POOL
 
 
 _EMPTY = {dt: np.empty(0, dtype=dt) for dt in _FLOATS}
@@ -282,9 +391,23 @@ def binary_focal(
     shape = x.shape
     xf = np.ravel(x)
     yf = np.ravel(y)
-    wf = _EMPTY[x.dtype] if w is None else np.ravel(w)
+    wf = None if w is None else np.ravel(w)
     outs = [np.empty(xf.shape[0], dtype=x.dtype) if want else _EMPTY[x.dtype] for want in (loss, gradient, hessian)]
     const, g = _gamma_arg(float(gamma))
-    _kernel(const)(yf, xf, wf, outs[0], outs[1], outs[2], g, epsilon, alpha_pos, alpha_neg, hessian == "exact")
+    kernel = _kernel(const)
+    rest = (g, epsilon, alpha_pos, alpha_neg, hessian == "exact")
+    n = xf.shape[0]
+    blocks = min(_threads(), n // _MIN_BLOCK)
+    if blocks <= 1:
+        kernel(yf, xf, wf, outs[0], outs[1], outs[2], *rest)
+    else:
+        edges = [n * j // blocks for j in range(blocks + 1)]
+
+        def run(a: int, b: int) -> None:  # views: each thread writes its own rows of the outputs
+            ws = None if wf is None else wf[a:b]
+            o = [out[a:b] if out.shape[0] else out for out in outs]
+            kernel(yf[a:b], xf[a:b], ws, o[0], o[1], o[2], *rest)
+
+        list(_pool().map(run, edges[:-1], edges[1:]))  # list(): re-raises a worker's exception
     want = (loss, gradient, hessian is not None)
     return tuple(o.reshape(shape) if k else None for o, k in zip(outs, want, strict=True))  # type: ignore[return-value]
