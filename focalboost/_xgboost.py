@@ -138,9 +138,10 @@ def focal_objective(
 
     Notes
     -----
-    Call :func:`apply_init_score` on every DMatrix first (it sets ``base_margin``, which also
-    keeps XGBoost's ``base_score`` out) and give any DMatrix you predict on the same
-    ``base_margin`` (or add the constant to ``booster.predict(d, output_margin=True)``).
+    Call :func:`apply_init_score` on every DMatrix first (it sets ``base_margin``, which keeps
+    XGBoost's ``base_score`` out) and give any DMatrix you predict on the same ``base_margin``.
+    Adding the constant to predictions made *without* a ``base_margin`` is wrong: XGBoost then
+    adds its ``base_score`` (0.5, or an intercept it estimated) to the margin.
 
     Examples
     --------
@@ -155,8 +156,8 @@ def focal_objective(
     >>> booster = xgb.train({"disable_default_eval_metric": 1}, dtrain, 10, obj=obj,
     ...                     custom_metric=focal_metric(gamma=2.0, alpha=0.25),
     ...                     evals=[(dtrain, "train")], verbose_eval=False)
-    >>> margin = booster.predict(xgb.DMatrix(X), output_margin=True) + init
-    >>> proba = FocalLoss(gamma=2.0, alpha=0.25).predict_proba(margin)
+    >>> dtest = xgb.DMatrix(X, base_margin=np.full(len(X), init))  # the start, instead of base_score
+    >>> proba = FocalLoss(gamma=2.0, alpha=0.25).predict_proba(booster.predict(dtest, output_margin=True))
     >>> bool(((proba > 0) & (proba < 1)).all())
     True
     """
@@ -202,8 +203,8 @@ def softmax_focal_objective(
     >>> init = apply_init_score(dtrain, objective=obj)  # shape (3,)
     >>> booster = xgb.train({"num_class": 3, "disable_default_eval_metric": 1}, dtrain, 10, obj=obj,
     ...                     custom_metric=softmax_focal_metric(gamma=2.0))
-    >>> margin = booster.predict(xgb.DMatrix(X), output_margin=True) + init
-    >>> proba = SoftmaxFocalLoss(gamma=2.0).predict_proba(margin)
+    >>> dtest = xgb.DMatrix(X, base_margin=np.tile(init, (len(X), 1)))
+    >>> proba = SoftmaxFocalLoss(gamma=2.0).predict_proba(booster.predict(dtest, output_margin=True))
     >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1.0))
     ((600, 3), True)
     """
@@ -239,8 +240,8 @@ def apply_init_score(train_set: xgb.DMatrix, *other_sets: xgb.DMatrix, objective
     Returns
     -------
     float or ndarray of shape (n_classes,)
-        The init score. Add it to ``booster.predict(d, output_margin=True)`` of a DMatrix without
-        a ``base_margin`` (or set it as that DMatrix's ``base_margin``).
+        The init score. Set it (repeated per row) as ``base_margin`` of every DMatrix you
+        predict on: without one, XGBoost adds its ``base_score`` instead.
     """
     if not isinstance(objective, FocalObjective):
         raise TypeError(f"objective must come from focal_objective or softmax_focal_objective, got {objective!r}")

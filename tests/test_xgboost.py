@@ -1,0 +1,143 @@
+"""XGBoost adapter: parity with XGBoost's built-in objectives, the native ``xgb.train`` route,
+``base_score`` kept out, and XGBoost-specific estimator behaviour. Shared: test_estimators.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from focalboost import FocalLoss, SoftmaxFocalLoss
+
+xgb = pytest.importorskip("xgboost")
+
+from focalboost.xgboost import (  # noqa: E402
+    FocalXGBClassifier,
+    apply_init_score,
+    focal_metric,
+    focal_objective,
+    softmax_focal_metric,
+    softmax_focal_objective,
+)
+
+PARAMS = {"nthread": 1, "seed": 0, "max_depth": 3, "eta": 0.3}
+
+
+def _binary(n=1500, seed=0):
+    return make_classification(n, 8, n_informative=5, weights=[0.93], flip_y=0.02, random_state=seed)
+
+
+def _multi(n=1500, seed=0):
+    return make_classification(
+        n, 8, n_informative=6, n_redundant=0, n_classes=4, weights=[0.6, 0.25, 0.1], random_state=seed
+    )
+
+
+def test_estimator_reproduces_builtin_binary():
+    X, y = _binary()
+    w = np.random.default_rng(0).uniform(0.5, 2.0, size=y.size)
+    kw = dict(n_estimators=40, max_depth=3, n_jobs=1, random_state=0)
+    ours = FocalXGBClassifier(focal_gamma=0.0, focal_alpha=None, focal_epsilon=0.0, **kw).fit(X, y, sample_weight=w)
+    # the built-in's intercept is the weighted base rate, the same start as the focal init score
+    ref = xgb.XGBClassifier(objective="binary:logistic", base_score=np.average(y, weights=w), **kw)
+    ref.fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=0, atol=1e-6)
+
+
+def test_estimator_reproduces_builtin_multiclass():
+    X, y = _multi()
+    kw = dict(n_estimators=30, max_depth=3, n_jobs=1, random_state=0)
+    ours = FocalXGBClassifier(focal_gamma=0.0, focal_alpha=None, focal_epsilon=0.0, **kw).fit(X, y)
+    ref = xgb.XGBClassifier(objective="multi:softprob", **kw).fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=0, atol=1e-5)
+
+
+def test_native_route_reproduces_builtin_binary():
+    X, y = _binary()
+    obj = focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
+    dtrain = xgb.DMatrix(X, y)
+    init = apply_init_score(dtrain, objective=obj)
+    assert init == pytest.approx(np.log(y.mean() / (1 - y.mean())), abs=1e-12)
+    ours = xgb.train({**PARAMS, "disable_default_eval_metric": 1}, dtrain, 30, obj=obj)
+    ref = xgb.train({**PARAMS, "objective": "binary:logistic", "base_score": y.mean()}, xgb.DMatrix(X, y), 30)
+    dtest = xgb.DMatrix(X, base_margin=np.full(len(X), init))
+    p_ours = FocalLoss().predict_proba(ours.predict(dtest, output_margin=True))
+    np.testing.assert_allclose(p_ours, ref.predict(xgb.DMatrix(X)), rtol=0, atol=1e-6)
+
+
+def test_native_route_reproduces_builtin_multiclass():
+    X, y = _multi()
+    obj = softmax_focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
+    dtrain = xgb.DMatrix(X, y)
+    init = apply_init_score(dtrain, objective=obj)
+    assert init.shape == (4,)
+    ours = xgb.train({**PARAMS, "num_class": 4, "disable_default_eval_metric": 1}, dtrain, 20, obj=obj)
+    ref = xgb.train({**PARAMS, "objective": "multi:softprob", "num_class": 4}, xgb.DMatrix(X, y), 20)
+    dtest = xgb.DMatrix(X, base_margin=np.tile(init, (len(X), 1)))
+    p_ours = SoftmaxFocalLoss().predict_proba(ours.predict(dtest, output_margin=True))
+    np.testing.assert_allclose(p_ours, ref.predict(xgb.DMatrix(X)), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("base_score", [0.1, 0.9])
+def test_base_score_does_not_leak_in(base_score):
+    # with base_margin set on every DMatrix, XGBoost's base_score has no effect on the model
+    X, y = _binary(600)
+    obj = focal_objective()
+    margins = []
+    for bs in (0.5, base_score):
+        dtrain = xgb.DMatrix(X, y)
+        init = apply_init_score(dtrain, objective=obj)
+        booster = xgb.train({**PARAMS, "base_score": bs, "disable_default_eval_metric": 1}, dtrain, 10, obj=obj)
+        dtest = xgb.DMatrix(X, base_margin=np.full(len(X), init))
+        margins.append(booster.predict(dtest, output_margin=True))
+    np.testing.assert_array_equal(margins[0], margins[1])
+
+
+def test_objective_is_the_gradient_of_the_metric():
+    rng = np.random.default_rng(0)
+    y = (rng.random(50) < 0.3).astype(float)
+    w = rng.uniform(0.5, 2.0, size=50).astype(np.float32).astype(np.float64)  # XGBoost stores float32
+    raw = rng.normal(scale=3.0, size=50)
+    dmat = xgb.DMatrix(np.zeros((50, 1)), y, weight=w)
+    grad, hess = focal_objective(gamma=2.0, alpha=0.25, hessian="exact")(raw, dmat)
+    metric = focal_metric(gamma=2.0, alpha=0.25)
+    h = 1e-6
+    for i in (0, 7, 33):
+        up, down = raw.copy(), raw.copy()
+        up[i] += h
+        down[i] -= h
+        fd = (metric(up, dmat)[1] - metric(down, dmat)[1]) / (2 * h) * np.sum(w)
+        # rounding noise of the difference: ~1e-16 * |metric| / h * sum(w) < 1e-8
+        assert grad[i] == pytest.approx(fd, rel=1e-6, abs=2e-8)
+    name, value = metric(raw, dmat)
+    assert name == "focal_loss"
+    assert value == pytest.approx(np.sum(w * FocalLoss().loss(y, raw)) / np.sum(w), rel=1e-12)
+    assert hess.shape == grad.shape == (50,)
+
+
+def test_multiclass_objective_hessian_convention():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 40)
+    raw = rng.normal(size=(40, 3))
+    grad, hess = softmax_focal_objective(gamma=2.0)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
+    g_ref, h_ref = SoftmaxFocalLoss(gamma=2.0).gradient_hessian(y, raw)
+    np.testing.assert_array_equal(grad, g_ref)
+    np.testing.assert_allclose(hess, 2.0 * h_ref, rtol=1e-15)  # XGBoost's multi:softprob convention
+    _, value = softmax_focal_metric(gamma=2.0)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
+    assert value == pytest.approx(np.mean(SoftmaxFocalLoss(gamma=2.0).loss(y, raw)), rel=1e-12)
+
+
+def test_builtin_eval_metric_next_to_focal_and_callable_refused():
+    X, y = _binary(600)
+    est = FocalXGBClassifier(n_estimators=5, n_jobs=1, eval_metric="auc")
+    est.fit(X[:400], y[:400], eval_set=[(X[400:], y[400:])], verbose=False)
+    assert list(est.evals_result_["validation_0"]) == ["auc", "focal_loss"]
+    assert est.get_params()["eval_metric"] == "auc"  # the public parameter is left as given
+    with pytest.raises(ValueError, match="eval_metric"):
+        FocalXGBClassifier(eval_metric=lambda y, p: 0.0).fit(X, y)
+
+
+def test_objective_must_stay_default():
+    X, y = _binary(200)
+    with pytest.raises(ValueError, match="objective"):
+        FocalXGBClassifier(objective="binary:hinge").fit(X, y)
