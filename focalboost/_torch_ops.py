@@ -140,17 +140,15 @@ def _numpy(t: torch.Tensor | None) -> Any:
 # ``prm`` = (gamma, epsilon, alpha_pos, alpha_neg). ``w`` is None or a tensor of x's shape.
 
 
-def _binary_loss_eager(x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, reduction: str) -> torch.Tensor:
+def _binary_loss_elem(x: torch.Tensor, y: torch.Tensor, w: Any, c: Any, prm: tuple) -> torch.Tensor:
     loss: Any = _core.binary_focal(
         y, x, gamma=prm[0], epsilon=prm[1], alpha_pos=prm[2], alpha_neg=prm[3], xp=XP, gradient=False, hessian=None
     )[0]
-    if w is not None:
-        loss = loss * w
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "mean":
-        return loss.mean()
-    return loss
+    return loss if w is None else loss * w
+
+
+def _binary_loss_eager(x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, reduction: str) -> torch.Tensor:
+    return _reduce(_binary_loss_elem(x, y, w, None, prm), reduction)
 
 
 def _binary_grad_eager(x: torch.Tensor, y: torch.Tensor, w: Any, c: torch.Tensor, prm: tuple) -> torch.Tensor:
@@ -167,6 +165,26 @@ def _binary_hess_eager(x: torch.Tensor, y: torch.Tensor, w: Any, c: torch.Tensor
     )[2]
     hess = hess * c
     return hess if w is None else hess * w
+
+
+# The eager core makes some twenty temporaries the size of its input. On CPU, running it over
+# flat chunks keeps them in cache and bounds their memory (each chunk's are freed before the
+# next); 2**15 elements (128 KiB per float32 temporary) measured fastest on this project's CPU.
+_CHUNK = 1 << 15
+
+
+def _use_chunks(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and x.numel() > _CHUNK and not _compiling()
+
+
+def _chunked(fn: Callable[..., torch.Tensor], x: torch.Tensor, y: torch.Tensor, w: Any, c: Any, prm: tuple) -> Any:
+    """``fn(x, y, w, c, prm)`` (elementwise; ``c`` None, 0-d or of x's shape) over flat chunks."""
+    flat = [t if t is None or t.dim() == 0 else t.reshape(-1) for t in (x, y, w, c)]
+    out = torch.empty(x.numel(), dtype=x.dtype)
+    for i in range(0, x.numel(), _CHUNK):
+        part = [t if t is None or t.dim() == 0 else t[i : i + _CHUNK] for t in flat]
+        out[i : i + _CHUNK] = fn(*part, prm)
+    return out.reshape(x.shape)
 
 
 def _binary_numba(x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, *what: str) -> list[torch.Tensor]:
@@ -194,6 +212,8 @@ def binary_loss(x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, reduction:
     """The (reduced) weighted loss; no autograd."""
     if _use_numba(x, y, w):
         return _reduce(_binary_numba(x, y, w, prm, "loss")[0], reduction)
+    if _use_chunks(x):
+        return _reduce(_chunked(_binary_loss_elem, x, y, w, None, prm), reduction)
     return _run("binary_loss", _binary_loss_eager, x, y, w, prm, reduction)
 
 
@@ -202,11 +222,15 @@ def binary_grad(x: torch.Tensor, y: torch.Tensor, w: Any, c: torch.Tensor, prm: 
     if _use_numba(x, y, w) and (c.dim() == 0 or c.shape == x.shape):
         grad = _binary_numba(x, y, w, prm, "grad")[0]
         return grad.mul_(c.to(grad.dtype))
+    if _use_chunks(x) and (c.dim() == 0 or c.shape == x.shape):
+        return _chunked(_binary_grad_eager, x, y, w, c, prm)
     return _run("binary_grad", _binary_grad_eager, x, y, w, c, prm)
 
 
 def binary_hess(x: torch.Tensor, y: torch.Tensor, w: Any, c: torch.Tensor, prm: tuple) -> torch.Tensor:
     """``c · w · ∂²L/∂x²`` elementwise (the exact Hessian); no autograd."""
+    if _use_chunks(x) and (c.dim() == 0 or c.shape == x.shape):
+        return _chunked(_binary_hess_eager, x, y, w, c, prm)
     return _binary_hess_eager(x, y, w, c, prm)
 
 

@@ -213,6 +213,30 @@ def test_fused_equals_eager():
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
 
+def test_chunked_eager_equals_whole(monkeypatch):
+    # The eager CPU path runs the core over flat chunks of large inputs; shrink the chunk to test it.
+    x, y = (t.reshape(10, 10) for t in _data(n=100, scale=30.0))
+    y[::3] = 0.3
+    w = torch.linspace(0.0, 2.0, 10, dtype=torch.float64)
+    previous = _torch_ops.set_fused(False)
+    try:
+        out = {}
+        for chunk in (1 << 30, 16):
+            monkeypatch.setattr(_torch_ops, "_CHUNK", chunk)
+            res = []
+            for red in ("none", "mean"):
+                xr = x.detach().clone().requires_grad_(True)
+                loss = sigmoid_focal_loss(xr, y, 0.25, 0.5, 1e-3, red, w)
+                (g,) = torch.autograd.grad(loss.sum(), xr, create_graph=True)
+                (h,) = torch.autograd.grad(g.sum(), xr)
+                res += [loss.detach(), g.detach(), h]
+            out[chunk] = res
+    finally:
+        _torch_ops.set_fused(previous)
+    for a, b in zip(out[16], out[1 << 30], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-14, atol=0)
+
+
 # -- module, compile, errors ----------------------------------------------------------------------
 
 
