@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _softmax_core
+from . import _fast, _fast_softmax, _softmax_core
 from ._validation import as_float_array, check_finite, check_hessian, check_real, check_weights, namespace
 
 __all__ = ["SoftmaxFocalLoss"]
@@ -183,6 +183,8 @@ class SoftmaxFocalLoss:
 
     def _compute(self, y_true: Any, raw_prediction: Any, sample_weight: Any, check_input: bool, **what: Any) -> Any:
         xp, y, z, w, alpha = self._prepare(y_true, raw_prediction, sample_weight, check_input)
+        if xp is np and _fast.enabled() and _fast_softmax.supports(y, z, w, alpha):  # fused numba kernel
+            return _fast_softmax.softmax_focal(y, z, w, gamma=self.gamma, epsilon=self.epsilon, alpha=alpha, **what)
         out = _softmax_core.softmax_focal(y, z, gamma=self.gamma, epsilon=self.epsilon, alpha=alpha, xp=xp, **what)
         if w is None:
             return out

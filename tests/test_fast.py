@@ -280,3 +280,75 @@ def test_generic_core_identities(generic):
     test_core.test_gamma_zero_is_weighted_cross_entropy()
     test_core.test_epsilon_zero_matches_lin_et_al_gradient()
     test_core.test_mirror_identity()
+
+
+# -- softmax ---------------------------------------------------------------------------------
+def _softmax_both(loss, y, z, w=None):
+    previous = _fast.set_enabled(True)
+    try:
+        fast = (loss.loss(y, z, w), *loss.gradient_hessian(y, z, w))
+        _fast.set_enabled(False)
+        slow = (loss.loss(y, z, w), *loss.gradient_hessian(y, z, w))
+    finally:
+        _fast.set_enabled(previous)
+    return fast, slow
+
+
+def _softmax_logits(n: int, k: int) -> np.ndarray:
+    z = RNG.normal(0, 3, (n, k))
+    z[: n // 4] *= 30  # one logit dominating by hundreds: s and 1 − p_c underflow
+    z[n // 4 : n // 3, 0] = 800.0
+    return z
+
+
+@needs_numba
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 3.7])
+@pytest.mark.parametrize("epsilon", [0.0, 1e-3])
+@pytest.mark.parametrize("hessian", ["exact", "positive"])
+def test_softmax_fast_matches_generic(gamma, epsilon, hessian):
+    from focalboost._softmax_loss import SoftmaxFocalLoss
+
+    k = 4
+    z = _softmax_logits(300, k)
+    y = RNG.integers(0, k, 300)
+    w = RNG.uniform(0, 2, 300)
+    for alpha in (None, [0.25, 0.5, 1.0, 2.0]):
+        loss = SoftmaxFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+        for weights in (None, w):
+            fast, slow = _softmax_both(loss, y, z, weights)
+            for name, a, b in zip(("loss", "gradient", "hessian"), fast, slow, strict=True):
+                assert a.shape == b.shape and a.dtype == b.dtype, name
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300, err_msg=name)
+
+
+@needs_numba
+def test_softmax_fast_layouts_float32_and_threads():
+    import numba
+
+    from focalboost._softmax_loss import SoftmaxFocalLoss
+
+    loss = SoftmaxFocalLoss(gamma=2.0, alpha=[0.2, 0.3, 0.5])
+    n = 2 * _fast._MIN_BLOCK // 3 + 11  # two row blocks with 2 threads
+    z = _softmax_logits(n, 3)
+    y = RNG.integers(0, 3, n)
+    fast, slow = _softmax_both(loss, y, np.asfortranarray(z))  # LightGBM's layout
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = loss.gradient_hessian(y, z)
+    finally:
+        numba.set_num_threads(threads)
+    for a, b in zip(one, fast[1:], strict=True):
+        np.testing.assert_array_equal(a, b)
+    # float32: rows computed in float64, rounded once
+    z32 = z[:500].astype(np.float32)
+    fast32, _ = _softmax_both(loss, y[:500], z32)
+    _, slow64 = _softmax_both(loss, y[:500], z32.astype(np.float64))
+    for a, b in zip(fast32, slow64, strict=True):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b.astype(np.float32), rtol=1.2e-7, atol=np.finfo(np.float32).tiny)
+    # unchecked out-of-range labels give NaN rows, not a stray memory read
+    bad = loss.gradient_hessian(np.array([0, 7]), z[:2], check_input=False)[0]
+    assert np.isfinite(bad[0]).all() and np.isnan(bad[1]).all()
