@@ -177,14 +177,27 @@ def _use_chunks(x: torch.Tensor) -> bool:
     return x.device.type == "cpu" and x.numel() > _CHUNK and not _compiling()
 
 
-def _chunked(fn: Callable[..., torch.Tensor], x: torch.Tensor, y: torch.Tensor, w: Any, c: Any, prm: tuple) -> Any:
-    """``fn(x, y, w, c, prm)`` (elementwise; ``c`` None, 0-d or of x's shape) over flat chunks."""
+def _chunked(
+    fn: Callable[..., Any], x: torch.Tensor, y: torch.Tensor, w: Any, c: Any, prm: tuple, n_out: int = 1
+) -> Any:
+    """``fn(x, y, w, c, prm)`` (elementwise; ``c`` None, 0-d or of x's shape) over flat chunks;
+    ``fn`` returns one tensor, or a tuple of ``n_out`` tensors (then so does this)."""
     flat = [t if t is None or t.dim() == 0 else t.reshape(-1) for t in (x, y, w, c)]
-    out = torch.empty(x.numel(), dtype=x.dtype)
+    outs = [torch.empty(x.numel(), dtype=x.dtype) for _ in range(n_out)]
     for i in range(0, x.numel(), _CHUNK):
         part = [t if t is None or t.dim() == 0 else t[i : i + _CHUNK] for t in flat]
-        out[i : i + _CHUNK] = fn(*part, prm)
-    return out.reshape(x.shape)
+        res = fn(*part, prm)
+        for out, r in zip(outs, (res,) if n_out == 1 else res, strict=True):
+            out[i : i + _CHUNK] = r
+    shaped = [out.reshape(x.shape) for out in outs]
+    return shaped[0] if n_out == 1 else tuple(shaped)
+
+
+def _binary_loss_grad_elem(x: torch.Tensor, y: torch.Tensor, w: Any, c: Any, prm: tuple) -> tuple[Any, Any]:
+    loss, grad, _ = _core.binary_focal(
+        y, x, gamma=prm[0], epsilon=prm[1], alpha_pos=prm[2], alpha_neg=prm[3], xp=XP, hessian=None
+    )
+    return (loss, grad) if w is None else (loss * w, grad * w)
 
 
 def _binary_numba(x: torch.Tensor, y: torch.Tensor, w: Any, prm: tuple, *what: str) -> list[torch.Tensor]:
@@ -241,7 +254,8 @@ class _BinaryLoss(torch.autograd.Function):
     gradient itself. The exception is the numba kernel on CPU: there the loss and the gradient
     cost about the same as either alone (the exponential and logarithms dominate), so the forward
     computes both in one pass and keeps the gradient for backward (one tensor of x's size
-    more, held from forward to backward; the CPU has memory to spare, not FLOPs).
+    more, held from forward to backward; the CPU has memory to spare, not FLOPs). The chunked
+    eager core on CPU does the same, for the same reason.
     """
 
     @staticmethod
@@ -252,6 +266,9 @@ class _BinaryLoss(torch.autograd.Function):
         ctx.grad_hint = None
         if ctx.needs_input_grad[0] and _use_numba(x, y, w):
             loss, ctx.grad_hint = _binary_numba(x, y, w, prm, "loss", "grad")
+            return _reduce(loss, reduction)
+        if ctx.needs_input_grad[0] and _use_chunks(x):
+            loss, ctx.grad_hint = _chunked(_binary_loss_grad_elem, x, y, w, None, prm, n_out=2)
             return _reduce(loss, reduction)
         return binary_loss(x, y, w, prm, reduction)
 
