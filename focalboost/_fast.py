@@ -1,21 +1,27 @@
 """The fused CPU path: numba kernels compiled from the core's formulas, for numpy inputs.
 
 The generic path (:func:`focalboost._core.binary_focal` on numpy arrays) makes some twenty
-full-size temporaries per call. The kernels here make none: one pass over the rows, parallel
-(``prange``), each row computed in registers and written into preallocated outputs.
+full-size temporaries per call. The binary kernel makes none: one pass over the rows, each row
+computed in registers and written into preallocated outputs, branch-free so that LLVM
+vectorizes it (4 rows per AVX2 instruction), on row blocks run by a thread pool (the kernel
+releases the GIL).
 
 No formula is written twice. The focal term itself is :func:`focalboost._core.positive_term`,
 compiled as is (it uses arithmetic operators only, so ``numba.njit`` turns the very function the
-generic path runs into a scalar kernel). What the kernels add are the scalar forms of the array
-primitives around it: the stable sigmoid parts (:func:`focalboost._core.sigmoid_parts`), the
-Hessian policy (:func:`focalboost._core.combine_hessian`) and the mirrored combination of
-:func:`focalboost._core.binary_focal`; ``tests/test_fast.py`` pins each of them to its array
-original, and the whole kernel to the generic path, to 1e-12 relative.
+generic path runs into a scalar kernel). What the kernel adds are the scalar forms of the array
+primitives around it: the stable sigmoid parts (:func:`focalboost._core.sigmoid_parts`, with
+``exp`` and ``log1p`` as polynomials, since libm calls cannot be vectorized), the Hessian policy
+(:func:`focalboost._core.combine_hessian`) and the mirrored combination of
+:func:`focalboost._core.binary_focal` (one term for a hard label, both for a soft one);
+``tests/test_fast.py`` pins each of them to its original, and the whole kernel to the generic
+path, to 1e-12 relative. :mod:`focalboost._fast_softmax` does the same for the softmax core.
 
 Without numba (it is the ``fast`` extra) :func:`enabled` is False and
 :class:`focalboost.FocalLoss` uses the generic path. Setting the environment variable
 ``FOCALBOOST_DISABLE_FAST=1`` before import, or calling :func:`set_enabled` (private, for tests
-and benchmarks), switches the fast path off too.
+and benchmarks), switches the fast path off too. Compiled kernels are cached on disk by numba
+(``cache=True``): the first call in a fresh environment compiles for a few seconds, later
+processes load them in well under a second.
 """
 
 from __future__ import annotations
@@ -337,6 +343,7 @@ def _gamma_arg(gamma: float) -> tuple[float | None, Any]:
 
 _MIN_BLOCK = 50_000  # rows per thread below which one thread is faster than handing out blocks
 _POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
 
 
 def _threads() -> int:
@@ -345,9 +352,11 @@ def _threads() -> int:
 
 
 def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None or _POOL._max_workers < _threads():
-        _POOL = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="focalboost")
+    """A shared pool with at least :func:`_threads` workers (rebuilt if that setting grew)."""
+    global _POOL, _POOL_SIZE
+    if _POOL is None or _POOL_SIZE < _threads():
+        _POOL_SIZE = _threads()
+        _POOL = ThreadPoolExecutor(max_workers=_POOL_SIZE, thread_name_prefix="focalboost")
     return _POOL
 
 
