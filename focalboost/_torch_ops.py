@@ -81,6 +81,7 @@ XP = _TorchNamespace()
 _FUSED = os.environ.get("FOCALBOOST_TORCH_FUSED", "1") not in ("0", "false", "False", "no")
 _COMPILE_FAILED = False
 _COMPILED: dict[str, Callable[..., Any]] = {}
+_BACKEND = "inductor"  # tests swap in "aot_eager" to exercise the fused path's tracing on CPU
 
 
 def set_fused(flag: bool) -> bool:
@@ -118,7 +119,7 @@ def _run(name: str, eager: Callable[..., Any], x: torch.Tensor, *args: Any) -> A
     if _use_compiled(x):
         fn = _COMPILED.get(name)
         if fn is None:
-            fn = _COMPILED[name] = torch.compile(eager, fullgraph=True, dynamic=None)
+            fn = _COMPILED[name] = torch.compile(eager, fullgraph=True, dynamic=None, backend=_BACKEND)
         try:
             return fn(x, *args)
         except Exception as exc:  # noqa: BLE001 - any compiler failure falls back to the exact eager path
