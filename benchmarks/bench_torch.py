@@ -15,7 +15,8 @@ For each case, in one run and on one device, this measures:
   the whole loss, forward and backward, into inductor's fused kernels (C++ on CPU, Triton on CUDA);
   its one-off compile time is printed, not counted.
 
-Time is the median over repeats of one forward + backward, synchronized. Peak extra memory is
+Time is the median over repeats of one forward + backward, synchronized, the methods taking
+turns round after round (a shared machine's load falls on all alike). Peak extra memory is
 the high-water mark above what the inputs already hold: ``torch.cuda.max_memory_allocated`` on
 CUDA; on CPU the process's peak resident set (``VmHWM``, reset through ``/proc/self/clear_refs``)
 with glibc's mmap threshold pinned at 64 KiB so that freed tensors go back to the system.
@@ -97,8 +98,8 @@ def _step(fn: Callable, x: torch.Tensor, y: torch.Tensor) -> None:
     fn(x, y).backward()
 
 
-def measure(fn: Callable, x: torch.Tensor, y: torch.Tensor, repeats: int) -> tuple[float, float]:
-    """(median seconds of one forward + backward, peak extra MiB above the inputs)."""
+def peak_memory(fn: Callable, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Peak extra MiB above the inputs of one forward + backward (after a warm-up call)."""
     device = x.device
     _step(fn, x, y)  # warm up: compilation, JIT, allocator
     _sync(device)
@@ -111,20 +112,26 @@ def measure(fn: Callable, x: torch.Tensor, y: torch.Tensor, repeats: int) -> tup
         base = _cpu_reset_peak()
     _step(fn, x, y)
     _sync(device)
-    if device.type == "cuda":
-        peak_mib = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        peak_mib = (_status_kib("VmHWM") - base) / 1024 if base >= 0 else float("nan")
-    times = []
-    for _ in range(repeats):
-        x.grad = None
-        _sync(device)
-        t0 = time.perf_counter()
-        _step(fn, x, y)
-        _sync(device)
-        times.append(time.perf_counter() - t0)
     x.grad = None
-    return statistics.median(times), peak_mib
+    if device.type == "cuda":
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    return (_status_kib("VmHWM") - base) / 1024 if base >= 0 else float("nan")
+
+
+def timings(methods: list[tuple[str, Callable]], x: torch.Tensor, y: torch.Tensor, repeats: int) -> dict[str, float]:
+    """Median seconds of one forward + backward per method. The methods take turns, round after
+    round, so that load from other processes on a shared machine falls on all of them alike."""
+    times: dict[str, list[float]] = {m: [] for m, _ in methods}
+    for _ in range(repeats):
+        for m, fn in methods:
+            x.grad = None
+            _sync(x.device)
+            t0 = time.perf_counter()
+            _step(fn, x, y)
+            _sync(x.device)
+            times[m].append(time.perf_counter() - t0)
+    x.grad = None
+    return {m: statistics.median(t) for m, t in times.items()}
 
 
 def _ours(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -189,18 +196,20 @@ def main() -> None:
         x = torch.randn(shape, device=device, generator=gen).mul_(3).requires_grad_(True)
         y = (torch.rand(shape, device=device, generator=gen) < 0.01).float()
         grad_mib = x.numel() * x.element_size() / 2**20
-        results = {}
+        memory = {}
         for m, fn in methods:
             if fn is _ours_compiled:
                 t0 = time.perf_counter()
                 _step(fn, x, y)
                 _sync(device)
                 print(f"# {label}: torch.compile of sigmoid_focal_loss took {time.perf_counter() - t0:.1f} s")
-            results[m] = measure(fn, x, y, repeats)
-        for m, (t, mem) in results.items():
+            memory[m] = peak_memory(fn, x, y)
+        times = timings(methods, x, y, repeats)
+        for m, _ in methods:
+            t = times[m]
             print(
-                f"| {label} | {x.numel():,} | {m} | {t * 1e3:.3f} | {t / results['copy'][0]:.2f}x "
-                f"| {t / results['torchvision'][0]:.2f}x | {mem:.1f} | {grad_mib:.1f} |"
+                f"| {label} | {x.numel():,} | {m} | {t * 1e3:.3f} | {t / times['copy']:.2f}x "
+                f"| {t / times['torchvision']:.2f}x | {memory[m]:.1f} | {grad_mib:.1f} |"
             )
         del x, y
         gc.collect()
