@@ -246,3 +246,23 @@ def test_gpu_objective_returns_cuda_arrays_that_agree_with_the_cpu(n_classes):
     assert grad.is_cuda and hess.is_cuda and hasattr(grad, "__cuda_array_interface__")
     np.testing.assert_allclose(grad.cpu().numpy(), grad_cpu, rtol=2e-5, atol=1e-6)
     np.testing.assert_allclose(hess.cpu().numpy(), hess_cpu, rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["lgbm", "xgb"])
+def test_multiclass_dataframes_with_string_labels(client, kind):
+    X, y = _data(4, n=2000)
+    names = np.array(["a", "b", "c", "d"])[y]
+    df = dd.from_pandas(pd.DataFrame(X, columns=[f"f{j}" for j in range(6)]), npartitions=3)
+    ys = dd.from_pandas(pd.Series(names, name="y"), npartitions=3)
+    w = dd.from_pandas(pd.Series(np.where(y == 3, 2.0, 1.0), name="w"), npartitions=3)
+    model = _dask_model(kind, client, focal_alpha=[1.0, 1.0, 2.0, 2.0])
+    model.fit(df, ys, sample_weight=w, eval_set=[(df, ys)], **({} if kind == "lgbm" else {"verbose": False}))
+    assert list(model.classes_) == ["a", "b", "c", "d"]
+    expected = SoftmaxFocalLoss(alpha=[1.0, 1.0, 2.0, 2.0]).init_score(y, np.where(y == 3, 2.0, 1.0))
+    np.testing.assert_allclose(model.init_score_, expected, rtol=1e-12, atol=1e-12)
+    proba = model.predict_proba(df).compute()
+    assert proba.shape == (2000, 4)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert _auc(y, proba) > 0.85
+    pred = model.predict(df).compute()
+    np.testing.assert_array_equal(pred, np.array(["a", "b", "c", "d"])[np.argmax(proba, axis=1)])
