@@ -28,6 +28,15 @@ from focalboost.experiments import (  # noqa: E402
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks on a shared CPU: one intra-op thread avoids oversubscription stalls."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def synthetic(n: int = 256, n_test: int = 64, *, dtype=torch.float64, seed: int = 0) -> MnistData:
     g = torch.Generator().manual_seed(seed)
     digits = torch.randint(0, 10, (n + n_test,), generator=g)
@@ -39,7 +48,8 @@ def synthetic(n: int = 256, n_test: int = 64, *, dtype=torch.float64, seed: int 
 def grid(dtype: str, epochs: int, **kw):
     return expand_grid(task="classification", losses=kw.pop("losses", ["original", "stabilized"]),
                        gammas=kw.pop("gammas", [0.5, 2.0]), thresholds=[4], noises=[0.0, 0.5], alpha=0.5,
-                       epsilon=1e-3, epochs=epochs, lr=0.3, batch_size=32, seed=0, dtype=dtype, **kw)
+                       epsilon=1e-3, epochs=epochs, lr=kw.pop("lr", 0.3), batch_size=kw.pop("batch_size", 32),
+                       seed=0, dtype=dtype, **kw)
 
 
 def torchvision_formula(x, y, gamma, alpha):
@@ -138,26 +148,26 @@ def _compare(seq, ens, rtol):
         assert b.epoch_accuracies == pytest.approx(a.epoch_accuracies, abs=1e-12)
 
 
-def test_ensemble_equals_runs_one_by_one_float64():
-    data = synthetic(128, 32)
-    configs = grid("float64", 3, losses=["original"], gammas=[0.5]) + grid("float64", 3, losses=["stabilized"])[1:]
-    configs += grid("float64", 3, losses=["stabilized"], gammas=[0.0])[:1]
-    _compare([train_run(c, data) for c in configs], train_ensemble(configs, data), rtol=1e-9)
-
-
 def test_ensemble_equals_runs_one_by_one_through_a_nan():
-    # float32: σ saturates at |x| ≈ 17, and the original loss with γ = 0.5 breaks in epochs 6–7
-    data = synthetic(dtype=torch.float32)
-    configs = grid("float32", 7, losses=["original"]) + grid("float32", 7, losses=["stabilized"], gammas=[0.5])
+    # float64, so that the two runners agree to rounding (float32 trajectories at this learning
+    # rate diverge chaotically from reassociation alone); lr 1.0 makes the original loss with
+    # γ = 0.5 break in epoch 8 on the noisy images.
+    data = synthetic(128, 32)
+    fast = dict(lr=1.0, batch_size=16)
+    configs = grid("float64", 8, losses=["original"], **fast)
+    configs += grid("float64", 8, losses=["stabilized"], gammas=[0.5], **fast)
+    configs += grid("float64", 8, losses=["stabilized"], gammas=[0.0], **fast)[:1]
     seq = [train_run(c, data) for c in configs]
     fates = {(r.config.loss, r.config.gamma, r.config.noise): r.nan_epoch for r in seq}
-    assert fates[("original", 0.5, 0.0)] is not None and fates[("original", 0.5, 0.5)] is not None
+    assert fates[("original", 0.5, 0.5)] is not None
     assert all(v is None for (kind, gamma, _), v in fates.items() if kind == "stabilized" or gamma == 2.0)
     finished = []
     ens = train_ensemble(configs, data, on_finish=finished.append)
-    _compare(seq, ens, rtol=1e-4)
-    # a member is reported at the end of the epoch of its NaN, before the survivors
-    assert [r.config for r in finished[:2]] == [r.config for r in sorted(ens, key=lambda r: r.nan_epoch or 99)[:2]]
+    _compare(seq, ens, rtol=1e-8)
+    # each member is reported at the end of the epoch of its NaN (or of the last epoch)
+    assert sorted(r.config.run_id for r in finished) == sorted(c.run_id for c in configs)
+    ends = [r.nan_epoch or r.config.epochs for r in finished]
+    assert ends == sorted(ends)
 
 
 def test_ensemble_refuses_mixed_schedules():
@@ -223,8 +233,8 @@ def test_results_file_drops_a_line_cut_by_a_kill(tmp_path):
 
 
 def test_nan_runs_are_recorded_with_empty_fields(tmp_path):
-    data = synthetic(dtype=torch.float32)
-    config = grid("float32", 7, losses=["original"], gammas=[0.5])[0]
+    data = synthetic(128, 32, dtype=torch.float32)  # breaks in epoch 4
+    config = grid("float32", 8, losses=["original"], gammas=[0.5], lr=0.6, batch_size=16)[0]
     (result,) = run_study([config], data, tmp_path, quiet=True)
     row = ResultsFile(tmp_path / "results.csv").rows()[0]
     assert int(row["nan_epoch"]) == result.nan_epoch and int(row["completed_epochs"]) == result.nan_epoch - 1

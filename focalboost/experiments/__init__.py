@@ -3,14 +3,15 @@
 Data (:func:`load_mnist`, :func:`read_idx`), networks (:class:`MnistCNN`, :class:`UNet`), the
 three compared losses (:func:`get_loss`), one run (:func:`train_run`), a batched ensemble of
 runs (:func:`train_ensemble`), a resumable study (:func:`expand_grid`, :func:`run_study`) and
-the figures (:mod:`focalboost.experiments.plots`). Needs the ``experiments`` extra (torch,
-matplotlib, tqdm, mlxtend).
+the figures (:func:`plot_stability_grid`, :func:`plot_loss_curves`, :func:`plot_focal_curves`).
+Needs the ``experiments`` extra (torch, matplotlib, tqdm, mlxtend).
 """
 
 from ._data import MnistData, load_mnist, read_idx
 from ._ensemble import train_ensemble
 from ._losses import LOSSES, get_loss, original_focal_loss, stabilized_focal_loss
 from ._models import MnistCNN, UNet
+from ._plots import plot_focal_curves, plot_loss_curves, plot_stability_grid
 from ._runs import ResultsFile, RunConfig, RunResult
 from ._study import auto_members, expand_grid, run_study
 from ._train import train_run
@@ -28,6 +29,9 @@ __all__ = [
     "get_loss",
     "load_mnist",
     "original_focal_loss",
+    "plot_focal_curves",
+    "plot_loss_curves",
+    "plot_stability_grid",
     "read_idx",
     "run_study",
     "stabilized_focal_loss",
