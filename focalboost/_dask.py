@@ -265,7 +265,9 @@ class LGBMObjective:
         grad, hess = self.loss.gradient_hessian(np.asarray(y_true, dtype=np.float64), y_pred, weight)
         if hess.ndim == 2:
             # LightGBM's own "multiclass" scales the diagonal Hessian by K / (K − 1); the same
-            # convention as focalboost.lightgbm, so that gamma=0 reproduces "multiclass".
+            # convention as focalboost._lightgbm.FocalObjective (a test pins the two together),
+            # so that gamma=0 reproduces "multiclass". That one reads a Dataset: this one takes
+            # the scikit-learn API's arrays, as LightGBM's Dask workers hand them.
             k = hess.shape[1]
             hess = hess * (k / (k - 1.0))
         return grad, hess
@@ -314,7 +316,7 @@ def torch_derivatives(loss: AnyLoss, y_true: Any, y_pred: Any, weight: Any, devi
     w = None if weight is None else tensor(weight)
     grad, hess = loss.gradient_hessian(y, z, w)
     if hess.ndim == 2:
-        hess = 2.0 * hess  # XGBoost's "multi:softprob" convention, as on the CPU path
+        hess = 2.0 * hess  # XGBoost's "multi:softprob" convention, as focalboost._xgboost._derivatives
     return grad.contiguous(), hess.contiguous()
 
 
@@ -333,12 +335,8 @@ class XGBObjective:
         if _on_cuda(self.device):
             dev = "cuda" if self.device == "gpu" else str(self.device)
             return torch_derivatives(self.loss, y_true, y_pred, sample_weight, dev)
-        # XGBoost hands float32 margins: the derivatives are computed in float64.
-        grad, hess = self.loss.gradient_hessian(
-            np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64), sample_weight
-        )
-        if hess.ndim == 2:
-            # XGBoost's own "multi:softprob" uses twice the diagonal softmax Hessian; the same
-            # convention as focalboost.xgboost, so that gamma=0 reproduces "multi:softprob".
-            hess = 2.0 * hess
-        return grad, hess
+        # The single-machine adapter's translation (float64 derivatives of the float32 margins,
+        # XGBoost's 2x multiclass Hessian convention): one place for it.
+        from ._xgboost import _derivatives
+
+        return _derivatives(self.loss, y_true, y_pred, sample_weight)

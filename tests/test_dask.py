@@ -266,3 +266,22 @@ def test_multiclass_dataframes_with_string_labels(client, kind):
     assert _auc(y, proba) > 0.85
     pred = model.predict(df).compute()
     np.testing.assert_array_equal(pred, np.array(["a", "b", "c", "d"])[np.argmax(proba, axis=1)])
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_objectives_equal_the_single_machine_adapters(n_classes):
+    """The Dask objectives translate exactly as focalboost.lightgbm / focalboost.xgboost do."""
+    import lightgbm as lgb
+
+    from focalboost._dask import LGBMObjective
+    from focalboost._lightgbm import FocalObjective
+
+    loss = FocalLoss(gamma=2.0, alpha=0.25) if n_classes == 2 else SoftmaxFocalLoss(gamma=2.0)
+    y, pred, w = _margins(n_classes, n=500)
+    ds = lgb.Dataset(np.zeros((500, 1)), label=y, weight=w, params={"verbose": -1}).construct()
+    for a, b in zip(
+        LGBMObjective(loss)(y, pred.astype(np.float64), w),
+        FocalObjective(loss)(pred.astype(np.float64), ds),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
