@@ -34,7 +34,7 @@ from scipy.optimize import minimize
 from scipy.special import log_softmax
 from scipy.special import softmax as scipy_softmax
 
-from focalboost import FocalLoss
+from focalboost import FocalLoss, _fast
 from focalboost._softmax_core import softmax_focal
 from focalboost._softmax_loss import SoftmaxFocalLoss
 
@@ -78,6 +78,18 @@ def _reference(z, c, gamma, epsilon, alpha_c=1.0):
             grad.append(a * f_p * pc * d)
             hess.append(a * (f_pp * pc**2 * d**2 + f_p * (pc * d**2 - pc * pj * (1 - pj))))
         return a * f, grad, hess
+
+
+@pytest.fixture(params=["fast", "generic"])
+def path(request):
+    """Run a test through the numba kernel (numpy's default when numba is installed) and through
+    the generic array-library core (what torch and cupy use)."""
+    previous = _fast.set_enabled(request.param == "fast")
+    if request.param == "fast" and not _fast.enabled():
+        _fast.set_enabled(previous)
+        pytest.skip("numba is not installed")
+    yield request.param
+    _fast.set_enabled(previous)
 
 
 def _close(got, ref) -> np.ndarray:
@@ -134,7 +146,7 @@ def reference_rows():
 
 @pytest.mark.parametrize("gamma", GAMMAS)
 @pytest.mark.parametrize("epsilon", EPSILONS)
-def test_matches_high_precision_reference(gamma, epsilon, reference_rows):
+def test_matches_high_precision_reference(gamma, epsilon, reference_rows, path):
     for k in (3, 4):
         rows = [(i, z) for i, z in enumerate(ROWS) if len(z) == k]
         alpha = ALPHA3 if k == 3 else ALPHA4
@@ -155,7 +167,7 @@ def test_matches_high_precision_reference(gamma, epsilon, reference_rows):
 
 @pytest.mark.parametrize("spread", [745.0, 1000.0, 1e4])
 @pytest.mark.parametrize("gamma, epsilon", [(0.5, 0.0), (2.0, 0.0), (2.0, 1e-3), (0.0, 0.0)])
-def test_reference_when_one_logit_dominates_by_thousands(spread, gamma, epsilon):
+def test_reference_when_one_logit_dominates_by_thousands(spread, gamma, epsilon, path):
     """A class ahead by more than e^{−745} can resolve: values, not just finiteness, for both the
     dominating class being the true one and being a wrong one."""
     z = np.array([[spread, 0.0, -1.0]] * 3)
@@ -226,7 +238,7 @@ def test_dominated_true_class_has_the_exact_loss_and_unit_gradient():
         np.testing.assert_allclose(loss.gradient([0], z), [[-w, w, 0.0]], rtol=1e-15)
 
 
-def test_epsilon_that_rounds_to_zero_in_float32():
+def test_epsilon_that_rounds_to_zero_in_float32(path):
     """ε = 1e-300 is 0 in float32: where s = 1 − p_c underflows too, s + ε = 0 must not give 0/0;
     the result is the ε = 0 loss computed in float32."""
     z = np.array([[0.0, 0.0, 0.0, 104.0], [0.0, 0.0, 0.0, 2.0]], dtype=np.float32)
@@ -255,7 +267,7 @@ def _cross_entropy_reference(z, c):
         )
 
 
-def test_gamma_zero_epsilon_zero_is_softmax_cross_entropy():
+def test_gamma_zero_epsilon_zero_is_softmax_cross_entropy(path):
     rng = np.random.default_rng(0)
     z = rng.normal(0, 8, (150, 5))
     z[:10, 2] += 500.0
@@ -280,7 +292,7 @@ def test_gamma_zero_epsilon_zero_is_softmax_cross_entropy():
 
 @pytest.mark.parametrize("gamma, epsilon", [(0.0, 0.0), (0.5, 0.0), (2.0, 1e-3), (0.3, 1e-2), (5.0, 0.0)])
 @pytest.mark.parametrize("hessian", ["exact", "positive"])
-def test_two_classes_equal_the_binary_focal_loss(gamma, epsilon, hessian):
+def test_two_classes_equal_the_binary_focal_loss(gamma, epsilon, hessian, path):
     """K = 2 with logits (0, x) is FocalLoss(alpha=None) at x (label 1 for class 1), both Hessian
     policies included, from ordinary logits to ±800."""
     x = np.concatenate([np.linspace(-40, 40, 81), [-800.0, -200.0, 200.0, 800.0]])
