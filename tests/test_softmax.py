@@ -211,7 +211,7 @@ def _extreme_rows(big: float, dtype) -> np.ndarray:
 )
 @pytest.mark.parametrize("gamma", [0.0, 0.1, 0.5, 0.9, 1.0, 2.0, 5.0, 20.0])
 @pytest.mark.parametrize("epsilon", [0.0, 1e-3, 1.0])
-def test_finite_at_extremes(dtype, big, gamma, epsilon):
+def test_finite_at_extremes(dtype, big, gamma, epsilon, path):
     z = _extreme_rows(big, dtype)
     for c, hessian, alpha in itertools.product(range(3), ("exact", "positive"), (None, [0.2, 1.0, 3.0])):
         loss = SoftmaxFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
