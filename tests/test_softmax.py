@@ -21,6 +21,7 @@ differentiation of the loss definition itself.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import pickle
@@ -58,7 +59,13 @@ def _loss_def(z, c, gamma, epsilon, alpha_c):
 
 
 def _reference(z, c, gamma, epsilon, alpha_c=1.0):
-    """``(L, ∂L/∂z, diag ∂²L/∂z²)`` as mpf values (see the module docstring)."""
+    """``(L, ∂L/∂z, diag ∂²L/∂z²)`` as mpf values (see the module docstring); cached, as the
+    thousands of digits needed for a logit ahead by 10⁴ take a while."""
+    return _reference_cached(tuple(float(v) for v in z), int(c), float(gamma), float(epsilon), float(alpha_c))
+
+
+@functools.cache
+def _reference_cached(z, c, gamma, epsilon, alpha_c):
     with mp.workdps(_dps(z)):
         z = [mp.mpf(float(v)) for v in z]
         g, eps, a = mp.mpf(gamma), mp.mpf(epsilon), mp.mpf(alpha_c)
