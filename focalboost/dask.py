@@ -176,23 +176,39 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
         self.init_score_, self.focal_loss_ = init, loss
         return self
 
+    def _lgb_predict(self, X: Any, **kwargs: Any) -> Any:
+        client = self.client if self.client is not None else default_client()
+        return _as_array(_predict(model=self._focal_model, data=X, client=client, **kwargs))
+
     def decision_function(self, X: Any, **kwargs: Any) -> Any:
         """Raw scores with the init score, a Dask Array of shape ``(n,)`` (log-odds of the second
         class) or ``(n, n_classes)``; ``kwargs`` as in ``predict`` (``num_iteration``, ...)."""
-        client = self.client if self.client is not None else default_client()
-        raw = _as_array(_predict(model=self._focal_model, data=X, client=client, raw_score=True, **kwargs))
-        return raw + np.asarray(self.init_score_)
+        return self._lgb_predict(X, raw_score=True, **kwargs) + np.asarray(self.init_score_)
 
     def predict_proba(self, X: Any, raw_score: bool = False, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Probabilities, a Dask Array of shape ``(n_samples, n_classes)`` (``raw_score=True``: as
-        :meth:`decision_function`)."""
-        raw = self.decision_function(X, **kwargs)
-        return raw if raw_score else probabilities(raw, self.focal_loss_, self._n_classes)
+        """Probabilities, a Dask Array of shape ``(n_samples, n_classes)`` (``raw_score``,
+        ``pred_leaf``, ``pred_contrib``: as :meth:`predict`)."""
+        if raw_score or kwargs.get("pred_leaf") or kwargs.get("pred_contrib"):
+            return self.predict(X, raw_score=raw_score, **kwargs)
+        return probabilities(self.decision_function(X, **kwargs), self.focal_loss_, self._n_classes)
 
     def predict(self, X: Any, raw_score: bool = False, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Labels in the caller's label space, a Dask Array of shape ``(n_samples,)``."""
+        """Labels in the caller's label space, a Dask Array of shape ``(n_samples,)``.
+
+        ``raw_score=True``: :meth:`decision_function`; ``pred_leaf=True``: leaf indices;
+        ``pred_contrib=True`` (dense ``X``): SHAP values whose expected-value column (the last of
+        each class's block of ``n_features + 1``) includes the init score.
+        """
         if raw_score:
             return self.decision_function(X, **kwargs)
+        if kwargs.get("pred_leaf"):
+            return self._lgb_predict(X, **kwargs)
+        if kwargs.get("pred_contrib"):
+            init = np.atleast_1d(np.asarray(self.init_score_, dtype=np.float64))
+            width = self._n_features + 1
+            offset = np.zeros(init.size * width)
+            offset[width - 1 :: width] = init
+            return self._lgb_predict(X, **kwargs) + offset
         return labels(self.predict_proba(X, **kwargs), np.asarray(self._classes))
 
 

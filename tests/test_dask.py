@@ -285,3 +285,17 @@ def test_objectives_equal_the_single_machine_adapters(n_classes):
         strict=True,
     ):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_lightgbm_contributions_add_up_to_the_raw_score(client, n_classes):
+    X, y = _data(n_classes, n=1200)
+    dX = da.from_array(X, chunks=400)
+    model = FocalDaskLGBMClassifier(client=client, **LGBM_KW).fit(dX, da.from_array(y, chunks=400))
+    raw = model.predict(dX, raw_score=True).compute()
+    contrib = model.predict(dX, pred_contrib=True).compute()
+    assert contrib.shape == (1200, (n_classes if n_classes > 2 else 1) * 7)
+    total = contrib.reshape(1200, -1, 7).sum(axis=2)
+    np.testing.assert_allclose(total.reshape(raw.shape), raw, rtol=1e-9, atol=1e-9)
+    leaves = model.predict(dX, pred_leaf=True).compute()
+    assert leaves.shape[0] == 1200 and leaves.dtype.kind == "i"
