@@ -41,7 +41,7 @@ try:  # numba is optional (the ``fast`` extra)
 except ImportError:  # pragma: no cover - exercised only where numba is not installed
     numba = None  # type: ignore[assignment]
 
-__all__ = ["available", "binary_focal", "enabled", "set_enabled", "supports"]
+__all__ = ["all_valid", "available", "binary_focal", "enabled", "set_enabled", "supports"]
 
 _ENABLED = numba is not None and os.environ.get("FOCALBOOST_DISABLE_FAST", "") not in ("1", "true", "True", "yes")
 
@@ -337,6 +337,34 @@ def _kernel(gamma_const: float | None) -> Any:
 def _gamma_arg(gamma: float) -> tuple[float | None, float]:
     """``(constant, argument)`` for the kernel: a compiled-in constant, or None and a float."""
     return (gamma if gamma in _CONSTANT_GAMMAS else None), gamma
+
+
+def _valid_rows(y: Any, x: Any, w: Any) -> bool:
+    """True when every ``y`` is in [0, 1], every ``x`` finite and every ``w`` finite and ≥ 0
+    (NaN fails every comparison). No early exit, so that the loop vectorizes."""
+    bad = 0
+    for i in range(x.shape[0]):
+        yi = np.float64(y[i])
+        ok = yi >= 0.0 and yi <= 1.0 and abs(np.float64(x[i])) <= _FLOAT64_MAX
+        if w is not None:
+            wi = np.float64(w[i])
+            ok = ok and wi >= 0.0 and wi <= _FLOAT64_MAX
+        bad += 0 if ok else 1
+    return bad == 0
+
+
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
+_valid_rows_nb: Any = None
+
+
+def all_valid(y: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> bool:
+    """One fused pass of FocalLoss's input checks (labels in [0, 1], finite raw predictions,
+    finite non-negative weights) over arrays of one shape (see :func:`supports`). False means
+    that the generic checks must run, to find and report the first offending value."""
+    global _valid_rows_nb
+    if _valid_rows_nb is None:
+        _valid_rows_nb = _valid_rows if numba is None else numba.njit(cache=True, nogil=True)(_valid_rows)
+    return bool(_valid_rows_nb(np.ravel(y), np.ravel(x), None if w is None else np.ravel(w)))
 
 
 _MIN_BLOCK = 50_000  # rows per thread below which one thread is faster than handing out blocks

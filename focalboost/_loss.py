@@ -116,6 +116,8 @@ class FocalLoss:
         w = None if sample_weight is None else as_float_array("sample_weight", sample_weight, xp, dtype=x.dtype)
         if check_input:
             check_same_shape("y_true", y, "raw_prediction", x)
+            if xp is np and _fast.enabled() and _fast.supports(y, x, w) and _fast.all_valid(y, x, w):
+                return xp, y, x, w  # one fused pass found nothing for the checks below to report
             check_labels("y_true", y, xp)
             check_finite("raw_prediction", x, xp)
             if w is not None:

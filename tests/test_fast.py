@@ -352,3 +352,25 @@ def test_softmax_fast_layouts_float32_and_threads():
     # unchecked out-of-range labels give NaN rows, not a stray memory read
     bad = loss.gradient_hessian(np.array([0, 7]), z[:2], check_input=False)[0]
     assert np.isfinite(bad[0]).all() and np.isnan(bad[1]).all()
+
+
+# -- fused input checks ----------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_all_valid_agrees_with_the_generic_checks(dtype):
+    """The fused check passes exactly the inputs the generic checks pass (then those run and
+    raise with their messages: test_loss.py::test_bad_arrays goes through this path)."""
+    x = RNG.normal(0, 3, 1000).astype(dtype)
+    y = (RNG.random(1000) < 0.3).astype(dtype)
+    y[::7] = 0.5
+    w = RNG.uniform(0, 2, 1000).astype(dtype)
+    assert _fast.all_valid(y, x, w) and _fast.all_valid(y, x, None)
+    cases = [(y, [np.nan, -0.1, 1.0001, np.inf]), (x, [np.nan, np.inf, -np.inf]), (w, [np.nan, -1.0, np.inf])]
+    for arr, values in cases:
+        for v in values:
+            original = arr[123]
+            arr[123] = v
+            assert not _fast.all_valid(y, x, w), (v, arr is y, arr is x)
+            with pytest.raises(ValueError, match="must"):
+                FocalLoss().gradient_hessian(y, x, w)
+            arr[123] = original
+    assert _fast.all_valid(y, x, w)
