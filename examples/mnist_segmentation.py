@@ -5,7 +5,7 @@ made. The 2D U-Net of the paper's appendix A.6 (base width 64, 64→1024 channel
 γ = α = 0.5 and each run stops at its first NaN loss; the figure shows the per-epoch loss with a
 cross at the NaN epoch. Re-running with the same ``--out`` resumes.
 
-Quick preset on a CPU (a U-Net of base width 16 on 1,024 images, minutes)::
+Quick preset on a CPU (a U-Net of base width 8 on 512 images, lr 0.5, batch 16; minutes)::
 
     python examples/mnist_segmentation.py --preset quick --device cpu --out results/segmentation-cpu
 

@@ -215,8 +215,11 @@ def _evaluate(fwd: Any, base: torch.nn.Module, params: dict[str, torch.Tensor], 
     base.eval()
     x, u, y = test
     hits = torch.zeros(len(members.configs), dtype=torch.float64, device=x.device)
-    for s in range(0, len(x), EVAL_BATCH):
-        sl = slice(s, s + EVAL_BATCH)
+    # The training batch size bounds the activations of the whole ensemble (what the chunking
+    # of a study measured); eval mode makes the result independent of the slicing.
+    step = min(EVAL_BATCH, members.configs[0].batch_size)
+    for s in range(0, len(x), step):
+        sl = slice(s, s + step)
         logits = fwd(params, buffers, members.images(x[sl], [ui[sl] for ui in u]))
         hits += correct(logits, y[:, sl]).flatten(1).sum(1)
     return hits / y[0].numel()

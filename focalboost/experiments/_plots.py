@@ -54,7 +54,7 @@ def plot_stability_grid(rows: Rows, path: str | os.PathLike[str], *, title: str 
     width = max(4.5, 1.0 + (0.45 * len(ths) + 1.2) * len(noises))
     fig = Figure(figsize=(width, 0.9 + 0.42 * len(gammas) * len(losses)))
     axes = fig.subplots(len(losses), len(noises), squeeze=False)
-    image = None
+    image: Any = None
     for i, loss in enumerate(losses):
         for j, noise in enumerate(noises):
             ax = axes[i][j]

@@ -89,7 +89,7 @@ def auto_members(config: RunConfig, device: Any, *, memory_fraction: float = 0.6
 
 def _progress_hook(bar: Any) -> Callable[[int], None]:
     """The callback the runners report finished run-epochs to (a seam for tests)."""
-    return bar.update  # type: ignore[no-any-return]
+    return bar.update
 
 
 def _chunks(configs: Sequence[RunConfig], size: int) -> list[list[RunConfig]]:
