@@ -377,6 +377,16 @@ def _threads() -> int:
     return 1 if numba is None else int(numba.get_num_threads())
 
 
+def _forget_pool() -> None:
+    """In a forked child the parent's pool threads do not exist: start a new pool on demand."""
+    global _POOL, _POOL_SIZE
+    _POOL, _POOL_SIZE = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _pool() -> ThreadPoolExecutor:
     """A shared pool with at least :func:`_threads` workers (rebuilt if that setting grew)."""
     global _POOL, _POOL_SIZE

@@ -374,3 +374,24 @@ def test_all_valid_agrees_with_the_generic_checks(dtype):
                 FocalLoss().gradient_hessian(y, x, w)
             arr[123] = original
     assert _fast.all_valid(y, x, w)
+
+
+@needs_numba
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_thread_pool_survives_fork():
+    """A process forked after the pool started (multiprocessing's default on Linux) gets a
+    pool of its own instead of waiting forever on the parent's threads."""
+    import multiprocessing
+
+    n = 4 * _fast._MIN_BLOCK
+    x = RNG.normal(0, 3, n)
+    y = (RNG.random(n) < 0.5).astype(float)
+    expected = FocalLoss().gradient(y, x)  # starts the pool in this process
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_gradient_in_child, (y, x)).get(timeout=120)
+    np.testing.assert_array_equal(got, expected)
+
+
+def _gradient_in_child(y, x):
+    return FocalLoss().gradient(y, x)
