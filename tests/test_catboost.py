@@ -137,6 +137,34 @@ def test_multiclass_objective_per_object():
     assert err / wsum == pytest.approx(float(SoftmaxFocalLoss(gamma=2.0).loss(np.array([1]), raw[None, :])[0]))
 
 
+@pytest.mark.parametrize(
+    "gamma, epsilon, alpha, hessian",
+    [
+        (2.0, 1e-3, None, "positive"),
+        (0.5, 0.0, [1.0, 2.0, 0.5, 3.0], "exact"),
+        (5.0, 1e-3, None, "exact"),
+        (0.0, 0.0, None, "positive"),
+    ],
+)
+def test_multiclass_per_object_route_is_pinned_to_the_loss(gamma, epsilon, alpha, hessian):
+    # The per-object route recomputes the softmax primitives with plain floats: it must agree with
+    # SoftmaxFocalLoss (the array route), logits dominating by hundreds included.
+    rng = np.random.default_rng(3)
+    loss = SoftmaxFocalLoss(gamma=gamma, epsilon=epsilon, alpha=alpha, hessian=hessian)
+    obj = softmax_focal_objective(gamma=gamma, epsilon=epsilon, alpha=alpha, hessian=hessian)
+    for scale in (1.0, 10.0, 100.0, 800.0):
+        z = rng.normal(scale=scale, size=(40, 4))
+        y = rng.integers(0, 4, 40)
+        w = rng.uniform(0.5, 2.0, 40)
+        g, h = loss.gradient_hessian(y, z, w)
+        for i in range(40):
+            d1, d2 = obj.calc_ders_multi(list(z[i]), float(y[i]), w[i])
+            assert np.all(np.isfinite(d1)) and np.all(np.isfinite(d2))
+            np.testing.assert_allclose(d1, -g[i], rtol=1e-12, atol=1e-300)
+            np.testing.assert_allclose(np.diag(d2), -h[i], rtol=1e-12, atol=1e-300)
+            assert np.count_nonzero(np.asarray(d2) - np.diag(np.diag(d2))) == 0
+
+
 def test_estimator_refuses_pools_and_loss_function():
     X, y = _binary(200)
     with pytest.raises(TypeError, match="Pool"):
