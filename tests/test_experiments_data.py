@@ -13,7 +13,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from focalboost.experiments import ResultsFile, load_mnist, plot_focal_curves, read_idx  # noqa: E402
+from focalboost.experiments import (  # noqa: E402
+    ResultsFile,
+    load_mnist,
+    plot_focal_curves,
+    read_idx,
+    save_mnist,
+    write_idx,
+)
 from focalboost.experiments._cli import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +111,20 @@ def test_load_mnist_from_a_folder(tmp_path):
     write_mnist(tmp_path / "plain", 60, None, gz=False)  # no t10k files: the last 1/6 is held out
     data = load_mnist(tmp_path / "plain")
     assert (len(data.train_images), len(data.test_images)) == (50, 10)
+
+
+def test_write_idx_matches_the_specification_and_save_mnist_round_trips(tmp_path):
+    a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    write_idx(tmp_path / "a.idx", a)
+    assert (tmp_path / "a.idx").read_bytes() == idx_bytes(a)
+    write_idx(tmp_path / "a.idx.gz", a)
+    assert gzip.decompress((tmp_path / "a.idx.gz").read_bytes()) == idx_bytes(a)
+    with pytest.raises(TypeError, match="uint8"):
+        write_idx(tmp_path / "b", a.astype(np.int32))
+    write_mnist(tmp_path / "src", 30, 10)
+    data = load_mnist(tmp_path / "src")
+    again = load_mnist(save_mnist(data, tmp_path / "copy"))
+    assert torch.equal(again.train_images, data.train_images) and torch.equal(again.test_digits, data.test_digits)
 
 
 def test_load_mnist_errors(tmp_path):

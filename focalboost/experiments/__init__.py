@@ -7,7 +7,7 @@ the figures (:func:`plot_stability_grid`, :func:`plot_loss_curves`, :func:`plot_
 Needs the ``experiments`` extra (torch, matplotlib, tqdm, mlxtend).
 """
 
-from ._data import MnistData, load_mnist, read_idx
+from ._data import MnistData, load_mnist, read_idx, save_mnist, write_idx
 from ._ensemble import train_ensemble
 from ._losses import LOSSES, get_loss, original_focal_loss, stabilized_focal_loss
 from ._models import MnistCNN, UNet
@@ -34,7 +34,9 @@ __all__ = [
     "plot_stability_grid",
     "read_idx",
     "run_study",
+    "save_mnist",
     "stabilized_focal_loss",
     "train_ensemble",
     "train_run",
+    "write_idx",
 ]

