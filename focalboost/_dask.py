@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from ._lightgbm import _SklearnMetric as LGBMMetric  # the focal metric in LightGBM's scikit-learn form
 from ._loss import FocalLoss
 from ._softmax_loss import SoftmaxFocalLoss
 from ._validation import check_hessian, check_real
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 FOCAL_PARAMS = ("focal_gamma", "focal_alpha", "focal_epsilon", "focal_hessian")
-METRIC_NAME = "focal_loss"
 AnyLoss = FocalLoss | SoftmaxFocalLoss
 
 _FOCAL_DOC = """
@@ -271,19 +271,6 @@ class LGBMObjective:
             k = hess.shape[1]
             hess = hess * (k / (k - 1.0))
         return grad, hess
-
-
-class LGBMMetric:
-    """scikit-learn-API metric of LightGBM: the weighted mean focal loss, lower is better."""
-
-    def __init__(self, loss: AnyLoss) -> None:
-        self.loss = loss
-
-    def __call__(self, y_true: Any, y_pred: Any, weight: Any) -> tuple[str, float, bool]:
-        w = None if weight is None else np.asarray(weight, dtype=np.float64)
-        values = self.loss.loss(np.asarray(y_true, dtype=np.float64), y_pred, w)
-        mean = float(np.mean(values)) if w is None else float(np.sum(values) / np.sum(w))
-        return METRIC_NAME, mean, False
 
 
 def _on_cuda(device: Any) -> bool:

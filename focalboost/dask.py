@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from distributed import default_client
+from lightgbm import LGBMModel
 from lightgbm.dask import DaskLGBMClassifier, _predict, _train
 from xgboost.dask import DaskXGBClassifier
 
@@ -150,14 +151,12 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
         metrics: list[Any] = [LGBMMetric(loss)]
         if eval_metric is not None:
             metrics += list(eval_metric) if isinstance(eval_metric, list) else [eval_metric]
-        import lightgbm as lgb
-
         model = _train(
             client=client,
             data=X,
             label=encode_labels(y, classes),
             params=params,
-            model_factory=lgb.LGBMModel,  # no per-worker label encoding: the labels are encoded here
+            model_factory=LGBMModel,  # no per-worker label encoding: the labels are encoded here
             sample_weight=sample_weight,
             init_score=_offsets(init, [y], None if init_score is None else [init_score])[0],
             eval_set=eval_pairs or None,
