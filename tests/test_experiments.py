@@ -242,9 +242,8 @@ def test_nan_runs_are_recorded_with_empty_fields(tmp_path):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_ensemble_on_cuda_matches_cpu():
-    data = synthetic()
+def test_ensemble_on_cuda_matches_runs_one_by_one_on_cuda():
+    # (the noise streams of a CUDA generator differ from the CPU's: compare on the same device)
+    data = synthetic().to("cuda", torch.float64)
     configs = grid("float64", 2)
-    cpu = [train_run(c, data) for c in configs]
-    gpu = train_ensemble(configs, data.to("cuda", torch.float64))
-    _compare(cpu, gpu, rtol=1e-7)
+    _compare([train_run(c, data) for c in configs], train_ensemble(configs, data), rtol=1e-7)
