@@ -101,7 +101,7 @@ def _use_compiled(x: torch.Tensor) -> bool:
 
 
 def _use_numba(*tensors: torch.Tensor | None) -> bool:
-    if not (_FUSED and _fast is not None and _fast.enabled()) or _compiling():
+    if not (_FUSED and _fast is not None and hasattr(_fast, "binary_focal") and _fast.enabled()) or _compiling():
         return False
     ref = tensors[0]
     assert ref is not None
