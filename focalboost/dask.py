@@ -175,6 +175,24 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
         self.init_score_, self.focal_loss_ = init, loss
         return self
 
+    def to_local(self) -> Any:
+        """The model as a single-machine :class:`focalboost.lightgbm.FocalLGBMClassifier` (the same
+        parameters and, once fitted, the same booster, classes and init score)."""
+        from ._lightgbm import FocalLGBMClassifier
+
+        local = FocalLGBMClassifier(**{k: v for k, v in self.get_params().items() if k != "client"})
+        model = getattr(self, "_focal_model", None)
+        if model is None:
+            return local
+        own = set(model.get_params())
+        for name, value in vars(model).items():  # booster, evals, feature counts, ...
+            if name not in own and name != "_other_params":
+                setattr(local, name, value)
+        local._classes = local._focal_classes = np.asarray(self._classes)
+        local._n_classes = self._n_classes
+        local.init_score_, local.focal_loss_ = self.init_score_, self.focal_loss_
+        return local
+
     def _lgb_predict(self, X: Any, **kwargs: Any) -> Any:
         client = self.client if self.client is not None else default_client()
         return _as_array(_predict(model=self._focal_model, data=X, client=client, **kwargs))
