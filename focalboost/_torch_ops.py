@@ -343,13 +343,54 @@ def _softmax_grad_eager(
     return grad * cc[:, None]
 
 
+def _softmax_loss_grad_eager(
+    z: torch.Tensor, y: torch.Tensor, keep: torch.Tensor, alpha: Any, prm: tuple
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row loss and the gradient with unit incoming gradient, both 0 on ignored rows."""
+    out: Any = _softmax_core.softmax_focal(y, z, gamma=prm[0], epsilon=prm[1], alpha=alpha, xp=XP, hessian=None)
+    loss, grad = out[0], out[1]
+    zero = torch.zeros((), dtype=z.dtype)
+    return torch.where(keep, loss, zero), torch.where(keep[:, None], grad, zero)
+
+
+def _rows_chunked(fn: Callable[..., Any], z: torch.Tensor, rowwise: tuple, fixed: tuple, n_out: int) -> Any:
+    """``fn(z[rows], *(t[rows] for t in rowwise), *fixed)`` over chunks of about ``_CHUNK`` entries
+    (the CPU counterpart of :func:`_chunked` for ``(n, K)`` logits); outputs are ``(n,)`` or
+    ``(n, K)`` like the pieces ``fn`` returns, one tensor or a tuple of ``n_out``."""
+    n = z.shape[0]
+    step = max(1, _CHUNK // max(1, z.shape[1]))
+    outs: list[Any] = [None] * n_out
+    for i in range(0, n, step):
+        res = fn(z[i : i + step], *(t[i : i + step] for t in rowwise), *fixed)
+        for k, r in enumerate((res,) if n_out == 1 else res):
+            if outs[k] is None:
+                outs[k] = torch.empty((n,) + tuple(r.shape[1:]), dtype=r.dtype)
+            outs[k][i : i + step] = r
+    return outs[0] if n_out == 1 else tuple(outs)
+
+
+def _use_row_chunks(z: torch.Tensor) -> bool:
+    return z.device.type == "cpu" and z.shape[0] > 0 and not _compiling()
+
+
 class _SoftmaxLoss(torch.autograd.Function):
-    """Per-row ``α_c L`` (0 on ignored rows); first-order backward through the core."""
+    """Per-row ``α_c L`` (0 on ignored rows); first-order backward through the core.
+
+    On CPU the core runs over row chunks (its temporaries stay in cache) and, when the logits
+    need a gradient, the forward computes it in the same pass and keeps it for backward, as
+    :class:`_BinaryLoss` does. Elsewhere backward recomputes from the saved inputs.
+    """
 
     @staticmethod
     def forward(ctx: Any, z: torch.Tensor, y: torch.Tensor, keep: torch.Tensor, alpha: Any, prm: tuple) -> torch.Tensor:
         ctx.save_for_backward(z, y, keep, alpha)
         ctx.prm = prm
+        ctx.grad_hint = None
+        if _use_row_chunks(z):
+            if ctx.needs_input_grad[0]:
+                loss, ctx.grad_hint = _rows_chunked(_softmax_loss_grad_eager, z, (y, keep), (alpha, prm), 2)
+                return loss
+            return _rows_chunked(_softmax_loss_eager, z, (y, keep), (alpha, prm), 1)
         return _run("softmax_loss", _softmax_loss_eager, z, y, keep, alpha, prm)
 
     @staticmethod
@@ -358,5 +399,8 @@ class _SoftmaxLoss(torch.autograd.Function):
         z, y, keep, alpha = ctx.saved_tensors
         gz = None
         if ctx.needs_input_grad[0]:
-            gz = _run("softmax_grad", _softmax_grad_eager, z, y, keep, alpha, grad_out, ctx.prm)
+            if ctx.grad_hint is not None:
+                gz = ctx.grad_hint * grad_out[:, None]
+            else:
+                gz = _run("softmax_grad", _softmax_grad_eager, z, y, keep, alpha, grad_out, ctx.prm)
         return gz, None, None, None, None

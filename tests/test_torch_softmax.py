@@ -179,10 +179,27 @@ def test_errors():
         softmax_focal_loss(z.numpy(), t)
 
 
+def test_row_chunks_equal_whole(monkeypatch):
+    # On CPU the core runs over row chunks of about _CHUNK entries; shrink it to test the seams.
+    z, t = _data((5, 4, 3), n_ignored=3)
+    alpha = [0.25, 1.0, 2.0, 0.5]
+    out = {}
+    for chunk in (1 << 30, 9, 1):  # all rows at once, 2 rows per chunk, 1 row per chunk
+        monkeypatch.setattr(_torch_ops, "_CHUNK", chunk)
+        out[chunk] = [
+            *_grad(softmax_focal_loss, z, t, alpha, 0.5, 0.0, -100, "none"),
+            softmax_focal_loss(z, t, alpha, 2.0, 1e-3),  # no gradient wanted: the loss-only pass
+        ]
+    for chunk in (9, 1):
+        for a, b in zip(out[chunk], out[1 << 30], strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-14, atol=0)
+
+
 def test_fused_cuda_dispatch_traced_on_cpu(monkeypatch):
     # The CUDA path is torch.compile of the eager core helpers: trace them (fullgraph, cheap
     # backend) by pretending the CPU is a CUDA device.
     monkeypatch.setattr(_torch_ops, "_use_compiled", lambda x: not _torch_ops._compiling())
+    monkeypatch.setattr(_torch_ops, "_use_row_chunks", lambda z: False)
     monkeypatch.setattr(_torch_ops, "_BACKEND", "aot_eager")
     monkeypatch.setattr(_torch_ops, "_COMPILED", {})
     z, t = _data((4, 3, 5), n_ignored=2)
