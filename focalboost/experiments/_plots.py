@@ -104,11 +104,15 @@ def plot_loss_curves(rows: Rows, path: str | os.PathLike[str], *, title: str | N
     fig = Figure(figsize=(4.2 * len(noises), 3.4))
     axes = fig.subplots(1, len(noises), squeeze=False)[0]
     colors = {"original": "tab:red", "stabilized": "tab:blue", "focalboost": "tab:green"}
+    gammas = sorted({_num(r["gamma"]) for r in rows})
+    styles = ["-", "--", ":", "-."]
     for ax, noise in zip(axes, noises, strict=True):
         for r in sorted((r for r in rows if float(r["noise"]) == noise), key=lambda r: (r["loss"], _num(r["gamma"]))):
             losses = [float(v) for v in r["epoch_losses"].split()]
             label = f"{r['loss']}, γ={_num(r['gamma']):g}" + (f", TH={r['threshold']}" if r["threshold"] else "")
-            line = ax.plot(range(1, len(losses) + 1), losses, color=colors.get(r["loss"]), label=label, lw=1.2)[0]
+            style = styles[gammas.index(_num(r["gamma"])) % len(styles)]
+            line = ax.plot(range(1, len(losses) + 1), losses, style, color=colors.get(r["loss"]), label=label,
+                           lw=1.3)[0]
             if r["nan_epoch"]:
                 y = losses[-1] if losses else 1.0
                 ax.plot([int(r["nan_epoch"])], [y], "x", color=line.get_color(), ms=10, mew=2.5)
