@@ -47,7 +47,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from focalboost import _torch_ops  # noqa: E402
-from focalboost.torch import sigmoid_focal_loss  # noqa: E402
+from focalboost.torch import sigmoid_focal_loss, softmax_focal_loss  # noqa: E402
 
 F = torch.nn.functional
 
@@ -198,6 +198,69 @@ def main() -> None:
     if not args.quick:
         methods.append(("focalboost+compile", _ours_compiled))
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"# torch {torch.__version__}, {name}, float32, {repeats} repeats")
+    print("\n## Binary: sigmoid_focal_loss, reduction='sum', gamma=2, alpha=0.25, 1% positives\n")
+    run_suite(cases, methods, _binary_data, ("copy", "torchvision"), repeats, device)
+    for shape, seconds in _COMPILE_SECONDS.items():
+        print(f"\ntorch.compile(sigmoid_focal_loss), first forward for shape {shape}: {seconds:.1f} s (not counted)")
+
+    if args.quick:
+        sm_cases = [("2x5x32x32", (2, 5, 32, 32))]
+    elif device.type == "cuda":
+        sm_cases = [("16x21x512x512", (16, 21, 512, 512))]
+    else:
+        sm_cases = [("8x5x128x128", (8, 5, 128, 128))]
+    sm_methods: list[tuple[str, Callable]] = [
+        ("copy", torch.Tensor.clone),
+        ("cross_entropy", _cross_entropy),
+        ("naive-focal", naive_softmax_focal),
+        ("focalboost", _ours_softmax),
+    ]
+    print("\n## Softmax: softmax_focal_loss, reduction='mean', gamma=2, 5% ignored\n")
+    run_suite(sm_cases, sm_methods, _softmax_data, ("copy", "naive-focal"), repeats, device)
+
+
+def _binary_data(shape: tuple, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator(device=device).manual_seed(0)
+    x = torch.randn(shape, device=device, generator=gen).mul_(3).requires_grad_(True)
+    y = (torch.rand(shape, device=device, generator=gen) < 0.01).float()
+    return x, y
+
+
+def _softmax_data(shape: tuple, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator(device=device).manual_seed(0)
+    z = torch.randn(shape, device=device, generator=gen).mul_(3).requires_grad_(True)
+    target_shape = (shape[0],) + tuple(shape[2:])
+    t = torch.randint(0, shape[1], target_shape, device=device, generator=gen)
+    t[torch.rand(target_shape, device=device, generator=gen) < 0.05] = -100
+    return z, t
+
+
+def _cross_entropy(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(z, t, ignore_index=-100)
+
+
+def naive_softmax_focal(z: torch.Tensor, t: torch.Tensor, gamma: float = 2.0, epsilon: float = 1e-3) -> torch.Tensor:
+    """The usual PyTorch softmax focal loss: log_softmax, gather, modulating factor, masked mean."""
+    keep = t != -100
+    logp = F.log_softmax(z, dim=1).gather(1, torch.where(keep, t, 0).unsqueeze(1)).squeeze(1)
+    loss = -((1 - logp.exp() + epsilon) ** gamma) * logp
+    return (loss * keep).sum() / keep.sum()
+
+
+def _ours_softmax(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    return softmax_focal_loss(z, t, None, 2.0, 1e-3, -100, "mean")
+
+
+def run_suite(
+    cases: list[tuple[str, tuple]],
+    methods: list[tuple[str, Callable]],
+    make: Callable,
+    baselines: tuple[str, str],
+    repeats: int,
+    device: torch.device,
+) -> None:
+    """Measure every method on every case (memory pass, then interleaved timings) and print a table."""
     times: dict[str, dict[str, float]] = {}
     memory: dict[str, dict[str, float]] = {}
     # The memory pass first, with glibc's mmap threshold pinned at 64 KiB so that every freed
@@ -208,9 +271,7 @@ def main() -> None:
         if device.type == "cpu":
             _mallopt(64 * 1024, 128 * 1024) if phase == "memory" else _mallopt(32 * 2**20, 512 * 2**20)
         for label, shape in cases:
-            gen = torch.Generator(device=device).manual_seed(0)
-            x = torch.randn(shape, device=device, generator=gen).mul_(3).requires_grad_(True)
-            y = (torch.rand(shape, device=device, generator=gen) < 0.01).float()
+            x, y = make(shape, device)
             if phase == "time":
                 for _, fn in methods:  # warm up: compilation, JIT, allocator
                     _step(fn, x, y)
@@ -220,18 +281,16 @@ def main() -> None:
                 memory[label] = {m: peak_memory(fn, x, y) for m, fn in methods}
             del x, y
             gc.collect()
-    print(f"# torch {torch.__version__}, {name}, float32, reduction='sum', gamma=2, {repeats} repeats")
-    for shape, seconds in _COMPILE_SECONDS.items():
-        print(f"# torch.compile(sigmoid_focal_loss), first forward for shape {shape}: {seconds:.1f} s (not counted)")
-    print("| case | elements | method | fwd+bwd ms | vs copy | vs torchvision | peak extra MiB | gradient MiB |")
+    b0, b1 = baselines
+    print(f"| case | elements | method | fwd+bwd ms | vs {b0} | vs {b1} | peak extra MiB | gradient MiB |")
     print("|---|---|---|---|---|---|---|---|")
     for label, shape in cases:
         n = math.prod(shape)
         for m, _ in methods:
             t = times[label][m]
             print(
-                f"| {label} | {n:,} | {m} | {t * 1e3:.3f} | {t / times[label]['copy']:.2f}x "
-                f"| {t / times[label]['torchvision']:.2f}x | {memory[label][m]:.1f} | {n * 4 / 2**20:.1f} |"
+                f"| {label} | {n:,} | {m} | {t * 1e3:.3f} | {t / times[label][b0]:.2f}x "
+                f"| {t / times[label][b1]:.2f}x | {memory[label][m]:.1f} | {n * 4 / 2**20:.1f} |"
             )
 
 
