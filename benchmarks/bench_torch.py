@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch and numba alike")
+    parser.add_argument("--suite", choices=("all", "binary", "softmax"), default="all")
     args = parser.parse_args()
     device = torch.device(args.device)
     if args.threads:
@@ -199,10 +200,13 @@ def main() -> None:
         methods.append(("focalboost+compile", _ours_compiled))
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"# torch {torch.__version__}, {name}, float32, {repeats} repeats")
-    print("\n## Binary: sigmoid_focal_loss, reduction='sum', gamma=2, alpha=0.25, 1% positives\n")
-    run_suite(cases, methods, _binary_data, ("copy", "torchvision"), repeats, device)
-    for shape, seconds in _COMPILE_SECONDS.items():
-        print(f"\ntorch.compile(sigmoid_focal_loss), first forward for shape {shape}: {seconds:.1f} s (not counted)")
+    if args.suite in ("all", "binary"):
+        print("\n## Binary: sigmoid_focal_loss, reduction='sum', gamma=2, alpha=0.25, 1% positives\n")
+        run_suite(cases, methods, _binary_data, ("copy", "torchvision"), repeats, device)
+        for shape, seconds in _COMPILE_SECONDS.items():
+            print(f"\ntorch.compile(sigmoid_focal_loss), first call for shape {shape}: {seconds:.1f} s (not counted)")
+    if args.suite == "binary":
+        return
 
     if args.quick:
         sm_cases = [("2x5x32x32", (2, 5, 32, 32))]
@@ -216,6 +220,8 @@ def main() -> None:
         ("naive-focal", naive_softmax_focal),
         ("focalboost", _ours_softmax),
     ]
+    if not args.quick:
+        sm_methods.append(("focalboost+compile", _ours_softmax_compiled))
     print("\n## Softmax: softmax_focal_loss, reduction='mean', gamma=2, 5% ignored\n")
     run_suite(sm_cases, sm_methods, _softmax_data, ("copy", "naive-focal"), repeats, device)
 
@@ -250,6 +256,15 @@ def naive_softmax_focal(z: torch.Tensor, t: torch.Tensor, gamma: float = 2.0, ep
 
 def _ours_softmax(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return softmax_focal_loss(z, t, None, 2.0, 1e-3, -100, "mean")
+
+
+def _ours_softmax_compiled(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    if not _COMPILED_SOFTMAX:
+        _COMPILED_SOFTMAX.append(torch.compile(softmax_focal_loss, fullgraph=True))
+    return _COMPILED_SOFTMAX[0](z, t, None, 2.0, 1e-3, -100, "mean")
+
+
+_COMPILED_SOFTMAX: list[Callable] = []
 
 
 def run_suite(
