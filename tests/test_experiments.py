@@ -151,12 +151,15 @@ def _compare(seq, ens, rtol):
 def test_ensemble_equals_runs_one_by_one_through_a_nan():
     # float64, so that the two runners agree to rounding (float32 trajectories at this learning
     # rate diverge chaotically from reassociation alone); lr 1.0 makes the original loss with
-    # γ = 0.5 break in epoch 8 on the noisy images.
+    # γ = 0.5 break in epoch 8 on the noisy images. Then noise level 0.5 has no member left, and
+    # the level-0.75 member must go on with its own noise stream in epoch 9.
     data = synthetic(128, 32)
     fast = dict(lr=1.0, batch_size=16)
-    configs = grid("float64", 8, losses=["original"], **fast)
-    configs += grid("float64", 8, losses=["stabilized"], gammas=[0.5], **fast)
-    configs += grid("float64", 8, losses=["stabilized"], gammas=[0.0], **fast)[:1]
+    base = grid("float64", 9, losses=["original"], gammas=[0.5], **fast)[1]  # noise 0.5
+    configs = [base] + [RunConfig(**{**base.__dict__, "loss": kind, "gamma": gamma, "noise": noise})
+                        for kind, gamma, noise in [("original", 0.5, 0.0), ("original", 2.0, 0.0),
+                                                   ("stabilized", 0.5, 0.0), ("stabilized", 0.5, 0.75),
+                                                   ("stabilized", 0.0, 0.75)]]
     seq = [train_run(c, data) for c in configs]
     fates = {(r.config.loss, r.config.gamma, r.config.noise): r.nan_epoch for r in seq}
     assert fates[("original", 0.5, 0.5)] is not None

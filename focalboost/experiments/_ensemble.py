@@ -134,7 +134,9 @@ def train_ensemble(
     results = [RunResult(c) for c in configs]
     live = list(range(len(configs)))  # positions in `configs` of the members still in the stack
     members = _Members(configs, device, dtype)
-    gens = [noise_generator(device, cfg0.seed, lv, "train") for lv in members.levels]
+    # One stream per noise level, kept by level: when every member of a level has left the stack
+    # the others must go on drawing from their own streams.
+    gens = {lv: noise_generator(device, cfg0.seed, lv, "train") for lv in members.levels}
     x_all, digits = data.train_images, data.train_digits
     test = _test_set(members, data)
     for epoch, steps in batches(len(x_all), cfg0.batch_size, cfg0.epochs, cfg0.seed, device):
@@ -144,7 +146,7 @@ def train_ensemble(
         total = torch.zeros(m, dtype=torch.float64, device=device)
         for idx in steps:
             x = x_all[idx]
-            u = [torch.rand(x.shape, generator=g, device=device, dtype=dtype) for g in gens]
+            u = [torch.rand(x.shape, generator=gens[lv], device=device, dtype=dtype) for lv in members.levels]
             logits = fwd(params, buffers, members.images(x, u))
             loss = members.losses(logits, members.labels(digits[idx], x))
             alive &= torch.isfinite(loss)
