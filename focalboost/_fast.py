@@ -94,9 +94,9 @@ _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e00
 
 
-def _pow2(k: int) -> float:
-    """``2.0 ** k`` for an integer ``−1022 ≤ k ≤ 1023`` (exact)."""
-    return math.ldexp(1.0, k)
+def _pow2(k: float) -> float:
+    """``2.0 ** k`` for an integral float ``−1022 ≤ k ≤ 1023`` (exact)."""
+    return math.ldexp(1.0, int(k))
 
 
 def _exp_nonpos(t: float) -> float:
@@ -107,7 +107,9 @@ def _exp_nonpos(t: float) -> float:
     powers of two so that subnormal results are rounded once, at the last multiplication.
     """
     tt = max(t, -746.0)  # exp(−746) rounds to 0; keeps k in range
-    k = math.floor(tt * _INV_LN2 + 0.5)
+    # k stays a float: AVX2 has no packed float64 → int64 conversion, which would stop LLVM from
+    # vectorizing the loop (np.floor is one vroundpd); _pow2 builds 2^k from k's bits instead.
+    k = np.floor(tt * _INV_LN2 + 0.5)
     r = (tt - k * _LN2_HI) - k * _LN2_LO
     poly = 1.0 / 6227020800.0  # 1/13!
     poly = 1.0 / 479001600.0 + r * poly
@@ -123,7 +125,7 @@ def _exp_nonpos(t: float) -> float:
     poly = 0.5 + r * poly
     poly = 1.0 + r * poly
     poly = 1.0 + r * poly
-    k1 = k >> 1
+    k1 = np.floor(0.5 * k)
     return (poly * _pow2_nb(k1)) * _pow2_nb(k - k1)
 
 
@@ -306,9 +308,21 @@ if numba is not None:
 
         return numba.types.float64(numba.types.int64), codegen
 
-    def _pow2_bits(k: int) -> float:
-        """``2.0 ** k`` for ``−1022 ≤ k ≤ 1023`` from its IEEE-754 bits (biased exponent)."""
-        return _bits_to_float((k + 1023) << 52)  # type: ignore[call-arg]
+    @intrinsic
+    def _float_to_bits(typingctx: Any, value: Any) -> Any:
+        """Reinterpret a float64 as an int64 (one LLVM bitcast, vectorizable)."""
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], ir.IntType(64))
+
+        return numba.types.int64(numba.types.float64), codegen
+
+    def _pow2_bits(k: float) -> float:
+        """``2.0 ** k`` for an integral float ``−1022 ≤ k ≤ 1023``, from IEEE-754 bits: adding
+        2⁵² + 1023 puts the biased exponent ``k + 1023`` in the low mantissa bits (exactly, as
+        it is an integer below 2⁵²), and shifting them into the exponent field gives ``2^k``."""
+        biased = _float_to_bits(k + (4503599627370496.0 + 1023.0)) - 0x4330000000000000  # type: ignore[call-arg]
+        return _bits_to_float(biased << 52)
 
     _scalar = numba.njit(cache=True, inline="always", error_model="numpy")
     _pow2_nb = _scalar(_pow2_bits)
