@@ -52,7 +52,7 @@ def plot_stability_grid(rows: Rows, path: str | os.PathLike[str], *, title: str 
     ths = sorted({int(r["threshold"]) for r in rows})
     epochs = max(int(r["epochs"]) for r in rows)
     width = max(4.5, 1.0 + (0.45 * len(ths) + 1.2) * len(noises))
-    fig = Figure(figsize=(width, 0.9 + 0.42 * len(gammas) * len(losses)))
+    fig = Figure(figsize=(width, 1.4 + 0.5 * len(gammas) * len(losses)), layout="constrained")
     axes = fig.subplots(len(losses), len(noises), squeeze=False)
     image: Any = None
     for i, loss in enumerate(losses):
@@ -101,7 +101,7 @@ def plot_loss_curves(rows: Rows, path: str | os.PathLike[str], *, title: str | N
     if not rows:
         raise ValueError("rows is empty")
     noises = sorted({float(r["noise"]) for r in rows})
-    fig = Figure(figsize=(4.2 * len(noises), 3.4))
+    fig = Figure(figsize=(4.2 * len(noises), 3.4), layout="constrained")
     axes = fig.subplots(1, len(noises), squeeze=False)[0]
     colors = {"original": "tab:red", "stabilized": "tab:blue", "focalboost": "tab:green"}
     gammas = sorted({_num(r["gamma"]) for r in rows})
