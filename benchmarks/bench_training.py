@@ -14,7 +14,7 @@ training predictions the library hands over), so the share of the objective can 
 Usage::
 
     python benchmarks/bench_training.py            # 2M x 28, 50 rounds, best of 2
-    python benchmarks/bench_training.py --quick    # 10k x 28, 5 rounds: a smoke run for CI
+    python benchmarks/bench_training.py --quick    # 5k x 28, 3 rounds, 1 thread: a smoke run for CI
     python benchmarks/bench_training.py --only lightgbm xgboost
 """
 
@@ -170,16 +170,18 @@ def bench_catboost(X: np.ndarray, y: np.ndarray, rounds: int, repeat: int, threa
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10k rows, 5 rounds, 1 repeat (CI smoke run)")
+    parser.add_argument("--quick", action="store_true", help="5k rows, 3 rounds, 1 repeat, 1 thread (CI smoke run)")
     parser.add_argument("-n", type=int, default=None, help="rows (default 2M, 20k with --quick)")
     parser.add_argument("--rounds", type=int, default=None, help="boosting rounds (default 50, 10 with --quick)")
     parser.add_argument("--repeat", type=int, default=None, help="runs of each, best taken (default 2, 1)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=None, help="library threads (default: all CPUs, 1 with --quick)")
     parser.add_argument("--only", nargs="+", choices=["lightgbm", "xgboost", "catboost"], default=None)
     args = parser.parse_args(argv)
-    n = args.n or (10_000 if args.quick else 2_000_000)
-    rounds = args.rounds or (5 if args.quick else 50)
+    n = args.n or (5_000 if args.quick else 2_000_000)
+    rounds = args.rounds or (3 if args.quick else 50)
     repeat = args.repeat or (1 if args.quick else 2)
+    # --quick is a smoke run: one thread keeps OpenMP from spin-waiting on a busy CI machine.
+    args.threads = args.threads or (1 if args.quick else os.cpu_count() or 1)
     X, y = make_data(n)
     print(f"# training: {n:,} x {X.shape[1]} float32, {y.mean():.1%} positive, {rounds} rounds, best of {repeat}")
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, {args.threads} threads, fast path: {_fast.enabled()}")
