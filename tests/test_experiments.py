@@ -28,9 +28,11 @@ from focalboost.experiments import (  # noqa: E402
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
+@pytest.fixture(autouse=True)
 def one_thread():
-    """Tiny networks on a shared CPU: one intra-op thread avoids oversubscription stalls."""
+    """Tiny networks on a shared CPU: one intra-op thread avoids oversubscription stalls. Set
+    before every test: numba's threading layer, started by the focalboost loss on the CPU,
+    resets OpenMP's thread count, which torch shares."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
