@@ -175,6 +175,19 @@ def test_ensemble_equals_runs_one_by_one_through_a_nan():
     assert ends == sorted(ends)
 
 
+def test_ensemble_with_mixed_loss_groups_equals_runs_one_by_one():
+    # focalboost members are grouped by (γ, α), alpha=None members apart: the member order must
+    # survive the regrouping of the losses
+    pytest.importorskip("focalboost.torch")
+    data = synthetic(64, 16)
+    base = grid("float64", 2)[0]
+    configs = [RunConfig(**{**base.__dict__, "loss": kind, "gamma": gamma, "alpha": alpha, "threshold": th})
+               for kind, gamma, alpha, th in [("focalboost", 0.5, 0.5, 4), ("stabilized", 0.5, None, 2),
+                                              ("focalboost", 2.0, 0.25, 6), ("original", 1.0, 0.5, 4),
+                                              ("focalboost", 0.5, 0.5, 7)]]
+    _compare([train_run(c, data) for c in configs], train_ensemble(configs, data), rtol=1e-9)
+
+
 def test_ensemble_refuses_mixed_schedules():
     a, b = grid("float64", 1)[:2]
     with pytest.raises(ValueError, match="groups"):
