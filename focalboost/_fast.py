@@ -387,8 +387,12 @@ _POOL_SIZE = 0
 
 
 def _threads() -> int:
-    """Threads for the row blocks: numba's setting (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)."""
-    return 1 if numba is None else int(numba.get_num_threads())
+    """Threads for the row blocks: ``NUMBA_NUM_THREADS`` (default: the CPU count).
+
+    Read from numba's config, not ``numba.get_num_threads()``: that call starts numba's OpenMP
+    threading layer, which resets the OpenMP thread count torch shares (a user's
+    ``torch.set_num_threads(1)`` became 2, and torch ran several times slower)."""
+    return 1 if numba is None else max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
 def _forget_pool() -> None:

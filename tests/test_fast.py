@@ -170,14 +170,11 @@ def test_row_blocks_on_threads_equal_one_thread():
     y[::1000] = 0.25  # soft labels in every block
     w = RNG.uniform(0, 2, n)
     loss = FocalLoss(gamma=2.0)
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
         one = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        mp.setattr(numba.config, "NUMBA_NUM_THREADS", 4)
         many = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
-    finally:
-        numba.set_num_threads(threads)
     for a, b in zip(one, many, strict=True):
         np.testing.assert_array_equal(a, b)
     _, slow = _both(loss, y, x, w)
@@ -334,12 +331,9 @@ def test_softmax_fast_layouts_float32_and_threads():
     fast, slow = _softmax_both(loss, y, np.asfortranarray(z))  # LightGBM's layout
     for a, b in zip(fast, slow, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
         one = loss.gradient_hessian(y, z)
-    finally:
-        numba.set_num_threads(threads)
     for a, b in zip(one, fast[1:], strict=True):
         np.testing.assert_array_equal(a, b)
     # float32: rows computed in float64, rounded once
@@ -395,3 +389,19 @@ def test_thread_pool_survives_fork():
 
 def _gradient_in_child(y, x):
     return FocalLoss().gradient(y, x)
+
+
+def test_fast_path_leaves_torchs_thread_count_alone():
+    """numba's OpenMP layer, once started, resets the OpenMP thread count torch shares; the fast
+    path must not start it (torch training ran several times slower after one FocalLoss call)."""
+    torch = pytest.importorskip("torch")
+    code = (
+        "import numpy as np, torch; torch.set_num_threads(1); assert torch.get_num_threads() == 1\n"
+        "from focalboost import FocalLoss\n"
+        "x = np.linspace(-5, 5, 300_000); y = (x > 0).astype(float)\n"
+        "FocalLoss().gradient_hessian(y, x)\n"
+        "print(torch.get_num_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+    del torch
