@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+from . import _fast
 from ._estimator import (
     AnyLoss,
     constant_rows,
@@ -32,6 +33,12 @@ def _margin(predt: np.ndarray) -> np.ndarray:
 
 
 def _derivatives(loss: AnyLoss, y_true: Any, predt: Any, weight: Any) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(loss, FocalLoss) and _fast.enabled() and getattr(predt, "dtype", None) == np.float32:
+        # The fused kernel reads XGBoost's float32 arrays as they are, computes in float64 and
+        # rounds once to float32, which is what XGBoost keeps: the same numbers as converting
+        # first, without three conversions of every row per round (measured in bench_training).
+        w = None if weight is None else np.asarray(weight, dtype=np.float32)
+        return loss.gradient_hessian(y_true, predt, w)
     grad, hess = loss.gradient_hessian(np.asarray(y_true, dtype=np.float64), _margin(predt), weight)
     if hess.ndim == 2:
         # XGBoost's own "multi:softprob" uses twice the diagonal softmax Hessian (a bound on the
