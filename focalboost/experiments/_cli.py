@@ -55,7 +55,7 @@ def _strs(text: str) -> list[str]:
 
 def build_parser(task: str) -> argparse.ArgumentParser:
     """The argument parser of one task's script (every setting defaults to the preset's)."""
-    p = argparse.ArgumentParser(description=f"The paper's MNIST {task} study (see docs/sections/experiments.md).")
+    p = argparse.ArgumentParser(description=f"The paper's MNIST {task} study (see README.md).")
     p.add_argument("--preset", choices=sorted(PRESETS[task]), default="quick")
     p.add_argument("--losses", type=_strs, help="comma-separated: original, stabilized, focalboost")
     p.add_argument("--gammas", type=_floats, help="comma-separated focusing parameters")
