@@ -392,7 +392,7 @@ def _threads() -> int:
     Read from numba's config, not ``numba.get_num_threads()``: that call starts numba's OpenMP
     threading layer, which resets the OpenMP thread count torch shares (a user's
     ``torch.set_num_threads(1)`` became 2, and torch ran several times slower)."""
-    return 1 if numba is None else max(1, int(numba.config.NUMBA_NUM_THREADS))
+    return 1 if numba is None else max(1, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))
 
 
 def _forget_pool() -> None:
