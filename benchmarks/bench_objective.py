@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     if _fast.enabled():
         import numba
 
-        print(f"# numba {numba.__version__}, {numba.get_num_threads()} threads")
+        print(f"# numba {numba.__version__}, {_fast._threads()} kernel threads")
     out_mb = 2 * x.nbytes / 2**20
     print(f"# peak memory of one call, in MiB (the two outputs alone: {out_mb:.0f} MiB)")
     print()
@@ -172,10 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     if _fast.enabled():
         # Per core: CPU seconds with one kernel thread, so that other jobs on the machine do not
         # enter the comparison (wall-clock ratios above also credit the kernel's second thread).
-        import numba
-
-        threads = numba.get_num_threads()
-        numba.set_num_threads(1)
+        threads = _fast.set_threads(1)
         try:
             print()
             print("# per core (CPU time, 1 kernel thread), M rows per CPU-second:")
@@ -190,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
                     f"{lg / 1e6:.1f}; focalboost / textbook = {fb / tb:.1f}x, / logistic = {fb / lg:.2f}x"
                 )
         finally:
-            numba.set_num_threads(threads)
+            _fast.set_threads(threads)
     if _fast.enabled() and not args.quick:
         with tempfile.TemporaryDirectory() as cache:
             cold = first_call_seconds(cache)

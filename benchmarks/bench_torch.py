@@ -177,12 +177,9 @@ def main() -> None:
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-        try:
-            import numba
+        from focalboost import _fast
 
-            numba.set_num_threads(args.threads)
-        except ImportError:
-            pass
+        _fast.set_threads(args.threads)
     if args.quick:
         cases = [("16x500x80", (16, 500, 80)), ("64x1x28x28", (64, 1, 28, 28))]
         repeats = args.repeats or 2

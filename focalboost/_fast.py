@@ -386,12 +386,28 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_SIZE = 0
 
 
+_THREADS: int | None = None  # set_threads(); None: NUMBA_NUM_THREADS
+
+
+def set_threads(n: int | None) -> int | None:
+    """Threads for the kernels' row blocks (``None``: ``NUMBA_NUM_THREADS``, default the CPU
+    count); return the previous setting. ``numba.set_num_threads`` does not apply: see
+    :func:`_threads`."""
+    global _THREADS
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"n must be a positive int or None, got {n!r}")
+    previous, _THREADS = _THREADS, n
+    return previous
+
+
 def _threads() -> int:
-    """Threads for the row blocks: ``NUMBA_NUM_THREADS`` (default: the CPU count).
+    """Threads for the row blocks: :func:`set_threads`, else ``NUMBA_NUM_THREADS``.
 
     Read from numba's config, not ``numba.get_num_threads()``: that call starts numba's OpenMP
     threading layer, which resets the OpenMP thread count torch shares (a user's
     ``torch.set_num_threads(1)`` became 2, and torch ran several times slower)."""
+    if _THREADS is not None:
+        return _THREADS
     return 1 if numba is None else max(1, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))
 
 

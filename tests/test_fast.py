@@ -162,7 +162,6 @@ def test_shapes_layouts_and_output_selection():
 
 @needs_numba
 def test_row_blocks_on_threads_equal_one_thread():
-    import numba
 
     n = 4 * _fast._MIN_BLOCK + 7
     x = RNG.normal(0, 5, n)
@@ -170,11 +169,13 @@ def test_row_blocks_on_threads_equal_one_thread():
     y[::1000] = 0.25  # soft labels in every block
     w = RNG.uniform(0, 2, n)
     loss = FocalLoss(gamma=2.0)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
+    previous = _fast.set_threads(1)
+    try:
         one = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
-        mp.setattr(numba.config, "NUMBA_NUM_THREADS", 4)
+        _fast.set_threads(4)
         many = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
+    finally:
+        _fast.set_threads(previous)
     for a, b in zip(one, many, strict=True):
         np.testing.assert_array_equal(a, b)
     _, slow = _both(loss, y, x, w)
@@ -320,7 +321,6 @@ def test_softmax_fast_matches_generic(gamma, epsilon, hessian):
 
 @needs_numba
 def test_softmax_fast_layouts_float32_and_threads():
-    import numba
 
     from focalboost._softmax_loss import SoftmaxFocalLoss
 
@@ -331,9 +331,11 @@ def test_softmax_fast_layouts_float32_and_threads():
     fast, slow = _softmax_both(loss, y, np.asfortranarray(z))  # LightGBM's layout
     for a, b in zip(fast, slow, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
+    previous = _fast.set_threads(1)
+    try:
         one = loss.gradient_hessian(y, z)
+    finally:
+        _fast.set_threads(previous)
     for a, b in zip(one, fast[1:], strict=True):
         np.testing.assert_array_equal(a, b)
     # float32: rows computed in float64, rounded once
@@ -405,3 +407,9 @@ def test_fast_path_leaves_torchs_thread_count_alone():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
     del torch
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, True, "2"])
+def test_set_threads_rejects_bad_counts(n):
+    with pytest.raises(ValueError, match="n must be"):
+        _fast.set_threads(n)
