@@ -60,13 +60,7 @@ def focalboost_focal_loss(inputs: torch.Tensor, targets: torch.Tensor, *, gamma:
 
     if isinstance(gamma, torch.Tensor) or isinstance(alpha, torch.Tensor):
         raise TypeError("the focalboost loss takes float gamma and alpha; group members by (gamma, alpha)")
-    threads = torch.get_num_threads()
-    loss = sigmoid_focal_loss(inputs, targets, alpha=alpha, gamma=gamma, epsilon=epsilon, reduction="none")
-    if torch.get_num_threads() != threads:
-        # numba's threading layer (the CPU kernel) starts by setting OpenMP's thread count, which
-        # torch shares: keep the user's setting (--threads).
-        torch.set_num_threads(threads)
-    return loss
+    return sigmoid_focal_loss(inputs, targets, alpha=alpha, gamma=gamma, epsilon=epsilon, reduction="none")
 
 
 _FUNCTIONS: dict[str, LossFn] = {
