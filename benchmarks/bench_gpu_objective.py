@@ -1,4 +1,4 @@
-"""Per-round time of the XGBoost focal objective on GPU arrays against the CPU path (issue 8).
+"""Per-round time of the XGBoost focal objective on GPU arrays against the CPU path.
 
 Run on a machine with a CUDA GPU: ``python benchmarks/bench_gpu_objective.py [-n 10000000]``.
 Both devices are timed in one run (best of ``--repeat``); the GPU result is also compared with the
@@ -22,7 +22,7 @@ def main() -> None:
     import torch
 
     from focalboost import FocalLoss
-    from focalboost._dask import XGBObjective
+    from focalboost.xgboost import _SklearnObjective as XGBObjective
 
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to measure")

@@ -67,14 +67,14 @@ def catboost_multiclass(n: int, iterations: int) -> None:
 
     from catboost import CatBoost, Pool
 
-    from focalboost import SoftmaxFocalLoss
-    from focalboost.catboost import softmax_focal_metric, softmax_focal_objective
+    from focalboost import MulticlassFocalLoss
+    from focalboost.catboost import multiclass_focal_metric, multiclass_focal_objective
 
     X, y = make_classification(n, 8, n_informative=6, n_classes=4, random_state=0)
-    loss = SoftmaxFocalLoss(gamma=2.0)
+    loss = MulticlassFocalLoss(gamma=2.0)
 
     class LossObjectRoute:
-        """One row through SoftmaxFocalLoss.gradient_hessian per object."""
+        """One row through MulticlassFocalLoss.gradient_hessian per object."""
 
         no_jit = True
 
@@ -91,11 +91,11 @@ def catboost_multiclass(n: int, iterations: int) -> None:
     for name, objective in [
         ("MultiClass (built-in)", "MultiClass"),
         ("loss object, 1 row", LossObjectRoute()),
-        ("plain floats (shipped)", softmax_focal_objective(gamma=2.0)),
+        ("plain floats (shipped)", multiclass_focal_objective(gamma=2.0)),
     ]:
         params = {**common, "loss_function": objective}
         if not isinstance(objective, str):
-            params["eval_metric"] = softmax_focal_metric(gamma=2.0)
+            params["eval_metric"] = multiclass_focal_metric(gamma=2.0)
         start = time.perf_counter()
         CatBoost(params).fit(Pool(X, y))
         times[name] = time.perf_counter() - start

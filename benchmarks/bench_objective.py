@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from focalboost import FocalLoss, _fast
+from focalboost import FocalLoss, config_context
+from focalboost._math import dispatch
 
 
 def textbook_focal(y: np.ndarray, x: np.ndarray, gamma: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -120,11 +121,12 @@ def main(argv: list[str] | None = None) -> None:
     x = rng.normal(0.0, 3.0, n)
     y = (rng.random(n) < 0.1).astype(np.float64)
     print(f"# objective throughput: n = {n:,} float64 rows, best of {repeat}")
-    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, numpy {np.__version__}, fast path: {_fast.enabled()}")
-    if _fast.enabled():
+    kernels = dispatch.kernels()
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, numpy {np.__version__}, fast path: {kernels is not None}")
+    if kernels is not None:
         import numba
 
-        print(f"# numba {numba.__version__}, {_fast._threads()} kernel threads")
+        print(f"# numba {numba.__version__}, {kernels._threads()} kernel threads")
     out_mb = 2 * x.nbytes / 2**20
     print(f"# peak memory of one call, in MiB (the two outputs alone: {out_mb:.0f} MiB)")
     print()
@@ -139,11 +141,8 @@ def main(argv: list[str] | None = None) -> None:
             return loss.gradient_hessian(y, x, check_input=False)
 
         def generic(loss: FocalLoss = loss) -> Any:
-            previous = _fast.set_enabled(False)
-            try:
+            with config_context(fast=False):
                 return loss.gradient_hessian(y, x, check_input=False)
-            finally:
-                _fast.set_enabled(previous)
 
         def textbook(gamma: float = gamma) -> Any:
             with np.errstate(all="ignore"):  # the textbook formula divides by zero at saturation
@@ -169,11 +168,10 @@ def main(argv: list[str] | None = None) -> None:
     print("# throughput ratios, measured in this run:")
     for line in ratios:
         print(f"#   {line}")
-    if _fast.enabled():
+    if kernels is not None:
         # Per core: CPU seconds with one kernel thread, so that other jobs on the machine do not
         # enter the comparison (wall-clock ratios above also credit the kernel's second thread).
-        threads = _fast.set_threads(1)
-        try:
+        with config_context(threads=1):
             print()
             print("# per core (CPU time, 1 kernel thread), M rows per CPU-second:")
             for gamma in (0.5, 2.0):
@@ -186,9 +184,7 @@ def main(argv: list[str] | None = None) -> None:
                     f"#   gamma = {gamma}: focalboost {fb / 1e6:.1f}, textbook numpy {tb / 1e6:.1f}, numpy logistic "
                     f"{lg / 1e6:.1f}; focalboost / textbook = {fb / tb:.1f}x, / logistic = {fb / lg:.2f}x"
                 )
-        finally:
-            _fast.set_threads(threads)
-    if _fast.enabled() and not args.quick:
+    if kernels is not None and not args.quick:
         with tempfile.TemporaryDirectory() as cache:
             cold = first_call_seconds(cache)
             warm = first_call_seconds(cache)

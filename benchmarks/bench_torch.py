@@ -46,7 +46,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from focalboost import _torch_ops  # noqa: E402
+from focalboost import config_context, set_config  # noqa: E402
 from focalboost.torch import sigmoid_focal_loss, softmax_focal_loss  # noqa: E402
 
 F = torch.nn.functional
@@ -139,15 +139,12 @@ def timings(methods: list[tuple[str, Callable]], x: torch.Tensor, y: torch.Tenso
 
 
 def _ours(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "sum")
+    return sigmoid_focal_loss(x, y, 0.25, 2.0, "sum")
 
 
 def _ours_eager(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    previous = _torch_ops.set_fused(False)
-    try:
-        return sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "sum")
-    finally:
-        _torch_ops.set_fused(previous)
+    with config_context(fast=False):
+        return sigmoid_focal_loss(x, y, 0.25, 2.0, "sum")
 
 
 _COMPILED: list[Callable] = []
@@ -159,9 +156,9 @@ def _ours_compiled(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         _COMPILED.append(torch.compile(sigmoid_focal_loss, fullgraph=True))
     key = tuple(x.shape)
     if key in _COMPILE_SECONDS:
-        return _COMPILED[0](x, y, 0.25, 2.0, 1e-3, "sum")
+        return _COMPILED[0](x, y, 0.25, 2.0, "sum")
     t0 = time.perf_counter()  # the first call for a shape compiles (forward now, backward later)
-    out = _COMPILED[0](x, y, 0.25, 2.0, 1e-3, "sum")
+    out = _COMPILED[0](x, y, 0.25, 2.0, "sum")
     _COMPILE_SECONDS[key] = time.perf_counter() - t0
     return out
 
@@ -177,9 +174,7 @@ def main() -> None:
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-        from focalboost import _fast
-
-        _fast.set_threads(args.threads)
+        set_config(threads=args.threads)
     if args.quick:
         cases = [("16x500x80", (16, 500, 80)), ("64x1x28x28", (64, 1, 28, 28))]
         repeats = args.repeats or 2
@@ -252,13 +247,13 @@ def naive_softmax_focal(z: torch.Tensor, t: torch.Tensor, gamma: float = 2.0, ep
 
 
 def _ours_softmax(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    return softmax_focal_loss(z, t, None, 2.0, 1e-3, -100, "mean")
+    return softmax_focal_loss(z, t, None, 2.0, "mean")
 
 
 def _ours_softmax_compiled(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     if not _COMPILED_SOFTMAX:
         _COMPILED_SOFTMAX.append(torch.compile(softmax_focal_loss, fullgraph=True))
-    return _COMPILED_SOFTMAX[0](z, t, None, 2.0, 1e-3, -100, "mean")
+    return _COMPILED_SOFTMAX[0](z, t, None, 2.0, "mean")
 
 
 _COMPILED_SOFTMAX: list[Callable] = []

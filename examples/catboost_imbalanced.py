@@ -37,7 +37,8 @@ train, valid = Pool(X_tr, y_tr), Pool(X_va, y_va)
 init = apply_init_score(train, valid, objective=objective)
 focal = CatBoost({**base, "loss_function": objective, "eval_metric": focal_metric(gamma=gamma, alpha=alpha)})
 focal.fit(train, eval_set=valid)
-p_focal = FocalLoss(gamma=gamma, alpha=alpha).predict_proba(focal.predict(X_te, prediction_type="RawFormulaVal") + init)
+raw = focal.predict(X_te, prediction_type="RawFormulaVal") + init
+p_focal = FocalLoss(gamma=gamma, alpha=alpha).predict_proba(raw)[:, 1]
 
 builtin = CatBoostClassifier(loss_function="Logloss", **base).fit(X_tr, y_tr, eval_set=(X_va, y_va))
 p_builtin = builtin.predict_proba(X_te)[:, 1]

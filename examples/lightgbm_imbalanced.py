@@ -36,7 +36,7 @@ focal = lgb.train(
     feval=focal_metric(gamma=gamma, alpha=alpha),
     callbacks=[lgb.early_stopping(50, verbose=False)],
 )
-p_focal = FocalLoss(gamma=gamma, alpha=alpha).predict_proba(focal.predict(X_te, raw_score=True) + init)
+p_focal = FocalLoss(gamma=gamma, alpha=alpha).predict_proba(focal.predict(X_te, raw_score=True) + init)[:, 1]
 
 # built-in log-loss, same settings and early stopping on its own metric
 builtin = lgb.train(

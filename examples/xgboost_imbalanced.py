@@ -39,7 +39,7 @@ focal = xgb.train(
 )
 dtest = xgb.DMatrix(X_te, base_margin=np.full(len(X_te), init))  # the start replaces base_score
 margin = focal.predict(dtest, output_margin=True, iteration_range=(0, focal.best_iteration + 1))
-p_focal = FocalLoss(gamma=gamma, alpha=alpha).predict_proba(margin)
+p_focal = FocalLoss(gamma=gamma, alpha=alpha).predict_proba(margin)[:, 1]
 
 builtin = xgb.train(
     {**base, "objective": "binary:logistic", "eval_metric": "logloss"},

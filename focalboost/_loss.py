@@ -1,14 +1,27 @@
-"""The public binary loss object: parameters validated once, weights, Hessian policy, init score."""
+r"""The public loss objects: parameters validated once, weights, Hessian policy, init score.
+
+:class:`FocalLoss` (binary, one raw score per sample) and :class:`MulticlassFocalLoss` (softmax,
+one raw score per class) share one contract, :class:`BaseFocalLoss`: the same methods with the
+same meaning and argument names (``y_true``, ``raw_prediction``, ``sample_weight``), after
+scikit-learn's loss module. The formulas live in :mod:`focalboost._math`.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _core, _fast
+from ._math import dispatch
+from ._math import init_score as _init
+from ._math import softmax as _softmax
+from ._math.binary import sigmoid_parts
 from ._validation import (
+    as_class_labels,
     as_float_array,
+    check_class_alpha,
     check_finite,
     check_hessian,
     check_labels,
@@ -18,10 +31,85 @@ from ._validation import (
     namespace,
 )
 
-__all__ = ["FocalLoss"]
+__all__ = ["BaseFocalLoss", "FocalLoss", "MulticlassFocalLoss"]
 
 
-class FocalLoss:
+class BaseFocalLoss:
+    """What :class:`FocalLoss` and :class:`MulticlassFocalLoss` share: parameters, representation,
+    and the evaluation methods. Not used directly."""
+
+    alpha: Any
+
+    def __init__(self, *, gamma: float, alpha: Any, epsilon: float, hessian: str) -> None:
+        self.gamma = check_real("gamma", gamma)
+        self.alpha = self._check_alpha(alpha)
+        self.epsilon = check_real("epsilon", epsilon)
+        self.hessian = check_hessian("hessian", hessian)
+
+    def _check_alpha(self, alpha: Any) -> Any:
+        raise NotImplementedError
+
+    # -- representation ---------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """The parameters, as validated: ``gamma``, ``alpha``, ``epsilon``, ``hessian``."""
+        return {"gamma": self.gamma, "alpha": self.alpha, "epsilon": self.epsilon, "hessian": self.hessian}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.get_params() == other.get_params()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, *self.get_params().values()))
+
+    # -- what the subclasses define ---------------------------------------------------------
+    def class_weights(self, n_classes: int | None = None) -> np.ndarray:
+        """The class weights ``α_c`` in class order, float64 of shape ``(n_classes,)``."""
+        raise NotImplementedError
+
+    def _compute(
+        self, y_true: Any, raw_prediction: Any, sample_weight: Any, check_input: bool, **what: Any
+    ) -> tuple[Any, Any, Any]:
+        raise NotImplementedError
+
+    def predict_proba(self, raw_prediction: Any) -> Any:
+        """Class probabilities, shape ``(n_samples, n_classes)``."""
+        raise NotImplementedError
+
+    def init_score(self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None) -> Any:
+        """The constant raw prediction minimizing the (weighted) mean loss."""
+        raise NotImplementedError
+
+    # -- evaluation -------------------------------------------------------------------------
+    def loss(self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True) -> Any:
+        """Per-sample loss, of shape ``(n_samples,)`` (the array library, device and float dtype
+        of ``raw_prediction``); multiplied by ``sample_weight`` when given.
+
+        ``check_input=False`` skips the validation of shapes and values (for adapters that
+        validated the labels once); invalid input then gives undefined results.
+        """
+        out, _, _ = self._compute(y_true, raw_prediction, sample_weight, check_input, gradient=False, hessian=None)
+        return out
+
+    def gradient(self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True) -> Any:
+        """Per-sample ``∂L/∂raw_prediction``, of the shape of ``raw_prediction``."""
+        _, grad, _ = self._compute(y_true, raw_prediction, sample_weight, check_input, loss=False, hessian=None)
+        return grad
+
+    def gradient_hessian(
+        self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True
+    ) -> tuple[Any, Any]:
+        """Per-sample gradient and (diagonal) second derivative under the ``hessian`` policy,
+        each of the shape of ``raw_prediction``."""
+        _, grad, hess = self._compute(
+            y_true, raw_prediction, sample_weight, check_input, loss=False, hessian=self.hessian
+        )
+        return grad, hess
+
+
+class FocalLoss(BaseFocalLoss):
     r"""The (stabilized) binary focal loss of a raw prediction (logit).
 
     .. math::
@@ -81,138 +169,57 @@ class FocalLoss:
         epsilon: float = 1e-3,
         hessian: str = "positive",
     ) -> None:
-        self.gamma = check_real("gamma", gamma)
-        self.alpha = None if alpha is None else check_real("alpha", alpha, high=1.0)
-        self.epsilon = check_real("epsilon", epsilon)
-        self.hessian = check_hessian("hessian", hessian)
+        super().__init__(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
 
-    # -- representation ---------------------------------------------------------------------
-    def __repr__(self) -> str:
-        return (
-            f"FocalLoss(gamma={self.gamma!r}, alpha={self.alpha!r}, epsilon={self.epsilon!r}, "
-            f"hessian={self.hessian!r})"
-        )
+    def _check_alpha(self, alpha: Any) -> float | None:
+        return None if alpha is None else check_real("alpha", alpha, high=1.0)
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and repr(self) == repr(other)
-
-    def __hash__(self) -> int:
-        return hash(repr(self))
-
-    @property
-    def class_weights(self) -> tuple[float, float]:
-        """``(α₁, α₀)``: the weights of the positive and the negative term."""
-        if self.alpha is None:
-            return 1.0, 1.0
-        return self.alpha, 1.0 - self.alpha
-
-    # -- input handling ---------------------------------------------------------------------
-    def _prepare(
-        self, y_true: Any, raw_prediction: Any, sample_weight: Any, check_input: bool
-    ) -> tuple[Any, Any, Any, Any]:
-        xp = namespace(y_true, raw_prediction, sample_weight)
-        x = as_float_array("raw_prediction", raw_prediction, xp)
-        y = as_float_array("y_true", y_true, xp, dtype=x.dtype)
-        w = None if sample_weight is None else as_float_array("sample_weight", sample_weight, xp, dtype=x.dtype)
-        if check_input:
-            check_same_shape("y_true", y, "raw_prediction", x)
-            if xp is np and _fast.enabled() and _fast.supports(y, x, w) and _fast.all_valid(y, x, w):
-                return xp, y, x, w  # one fused pass found nothing for the checks below to report
-            check_labels("y_true", y, xp)
-            check_finite("raw_prediction", x, xp)
-            if w is not None:
-                check_same_shape("sample_weight", w, "raw_prediction", x)
-                check_weights("sample_weight", w, xp)
-        return xp, y, x, w
-
-    def _compute(
-        self, y: Any, x: Any, w: Any, xp: Any, *, loss: bool, gradient: bool, hessian: bool
-    ) -> tuple[Any, Any, Any]:
-        """Weighted outputs: the fused kernel (:mod:`focalboost._fast`) for numpy float32/float64
-        input when numba is installed, the generic core otherwise."""
-        a1, a0 = self.class_weights
-        policy = self.hessian if hessian else None
-        if xp is np and _fast.enabled() and _fast.supports(y, x, w):
-            return _fast.binary_focal(
-                y,
-                x,
-                w,
-                gamma=self.gamma,
-                epsilon=self.epsilon,
-                alpha_pos=a1,
-                alpha_neg=a0,
-                loss=loss,
-                gradient=gradient,
-                hessian=policy,
-            )
-        with np.errstate(over="ignore", invalid="ignore"):  # see _core.binary_focal: masked overflow
-            out = _core.binary_focal(
-                y,
-                x,
-                gamma=self.gamma,
-                epsilon=self.epsilon,
-                alpha_pos=a1,
-                alpha_neg=a0,
-                xp=xp,
-                loss=loss,
-                gradient=gradient,
-                hessian=policy,
-            )
-        if w is None:
-            return out
-        return tuple(None if o is None else o * w for o in out)  # type: ignore[return-value]
-
-    # -- public API -------------------------------------------------------------------------
-    def loss(self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True) -> Any:
-        """Per-sample loss.
+    def class_weights(self, n_classes: int | None = None) -> np.ndarray:
+        """``[α₀, α₁]``: the weights of the negative (class 0) and positive (class 1) term.
 
         Parameters
         ----------
-        y_true : array-like of shape (n_samples,)
-            Labels in [0, 1]; values in between are soft labels.
-        raw_prediction : array-like of shape (n_samples,)
-            Raw predictions (logits). float32 stays float32; integers become float64.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights multiplying each sample's loss.
-        check_input : bool, default=True
-            Validate shapes and values. Adapters that validated the labels once pass False.
-
-        Returns
-        -------
-        loss : ndarray of shape (n_samples,)
-            Same array library, device and dtype as ``raw_prediction``.
+        n_classes : {None, 2}, default=None
+            Accepted for the common contract; a binary loss has 2 classes.
         """
-        xp, y, x, w = self._prepare(y_true, raw_prediction, sample_weight, check_input)
-        out, _, _ = self._compute(y, x, w, xp, loss=True, gradient=False, hessian=False)
-        return out
+        if n_classes not in (None, 2):
+            raise ValueError(f"FocalLoss is binary: n_classes must be None or 2, got {n_classes!r}")
+        if self.alpha is None:
+            return np.ones(2)
+        return np.array([1.0 - self.alpha, self.alpha])
 
-    def gradient(self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True) -> Any:
-        """Per-sample ``∂L/∂raw_prediction``, of the shape of ``raw_prediction``."""
-        xp, y, x, w = self._prepare(y_true, raw_prediction, sample_weight, check_input)
-        _, grad, _ = self._compute(y, x, w, xp, loss=False, gradient=True, hessian=False)
-        return grad
-
-    def gradient_hessian(
-        self, y_true: Any, raw_prediction: Any, sample_weight: Any = None, *, check_input: bool = True
-    ) -> tuple[Any, Any]:
-        """Per-sample gradient and second derivative (under the ``hessian`` policy).
-
-        Returns
-        -------
-        gradient, hessian : ndarray of shape (n_samples,) each
-        """
-        xp, y, x, w = self._prepare(y_true, raw_prediction, sample_weight, check_input)
-        _, grad, hess = self._compute(y, x, w, xp, loss=False, gradient=True, hessian=True)
-        return grad, hess
+    def _compute(
+        self, y_true: Any, raw_prediction: Any, sample_weight: Any, check_input: bool, **what: Any
+    ) -> tuple[Any, Any, Any]:
+        xp = namespace(y_true, raw_prediction, sample_weight)
+        x = as_float_array("raw_prediction", raw_prediction, xp)
+        y = _labels_like(y_true, x, xp)
+        w = None if sample_weight is None else as_float_array("sample_weight", sample_weight, xp, dtype=x.dtype)
+        if check_input:
+            check_same_shape("y_true", y, "raw_prediction", x)
+            if w is not None:
+                check_same_shape("sample_weight", w, "raw_prediction", x)
+            if not dispatch.binary_inputs_valid(y, x, w):  # one fused pass, when the kernel applies
+                check_labels("y_true", y, xp)
+                check_finite("raw_prediction", x, xp)
+                if w is not None:
+                    check_weights("sample_weight", w, xp)
+        a0, a1 = (float(a) for a in self.class_weights())
+        return dispatch.binary_focal(
+            y, x, w, gamma=self.gamma, epsilon=self.epsilon, alpha_pos=a1, alpha_neg=a0, xp=xp, **what
+        )
 
     def predict_proba(self, raw_prediction: Any) -> Any:
-        """``σ(raw_prediction)``, the probability of the positive class, computed stably."""
+        """``[σ(−x), σ(x)]``: the probabilities of class 0 and class 1, shape ``raw_prediction.shape + (2,)``.
+
+        Each column is computed directly (never ``1 − σ``), so tiny probabilities keep their digits.
+        """
         xp = namespace(raw_prediction)
         x = as_float_array("raw_prediction", raw_prediction, xp)
-        p, _, _, _ = _core.sigmoid_parts(x, xp)
-        return p
+        p, q, _, _ = sigmoid_parts(x, xp)
+        return xp.stack((q, p), axis=-1)
 
-    def init_score(self, y_true: Any, sample_weight: Any = None) -> float:
+    def init_score(self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None) -> float:
         """The constant raw prediction minimizing the (weighted) mean loss.
 
         Parameters
@@ -220,12 +227,20 @@ class FocalLoss:
         y_true : array-like of shape (n_samples,)
             Labels in [0, 1].
         sample_weight : array-like of shape (n_samples,), default=None
+        n_classes : {None, 2}, default=None
+            Accepted for the common contract.
 
         Returns
         -------
         float
             ``argmin_c Σ_i w_i L(c, y_i)``; equals ``logit(Σ w y / Σ w)`` when ``gamma=0`` and
             ``alpha`` is None or 0.5.
+
+        Raises
+        ------
+        ValueError
+            If a class has no weighted mass (``α₁ Σ w y = 0`` or ``α₀ Σ w (1 − y) = 0``, e.g. one
+            class only, or ``alpha`` 0 or 1): the minimum is then at an infinite raw prediction.
 
         Notes
         -----
@@ -235,6 +250,7 @@ class FocalLoss:
         negative far left and positive far right; the global minimum is located on a grid over a
         bracket of that sign change and refined by bisection on the derivative to the last bit.
         """
+        self.class_weights(n_classes)
         xp = namespace(y_true, sample_weight)
         y = as_float_array("y_true", y_true, xp)
         check_labels("y_true", y, xp)
@@ -247,54 +263,228 @@ class FocalLoss:
             check_weights("sample_weight", w, xp)
             s1 = float(xp.sum(w * y))
             s0 = float(xp.sum(w * (1.0 - y)))
-        a1, a0 = self.class_weights
-        return minimize_two_term(a1 * s1, a0 * s0, self.gamma, self.epsilon)
+        a0, a1 = (float(a) for a in self.class_weights())
+        _check_masses(np.array([a0 * s0, a1 * s1]), np.array([s0, s1]), self.alpha)
+        return _init.minimize_two_term(a1 * s1, a0 * s0, self.gamma, self.epsilon)
 
 
-def _two_term(c: np.ndarray, big_a: float, big_b: float, gamma: float, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
-    """``A f(c) + B f(−c)`` and its derivative, on a float64 grid ``c``."""
-    p, q, log_p, log_q = _core.sigmoid_parts(c, np)
-    f1, d1, _, _ = _core.positive_term(p, q, log_p, gamma, epsilon)
-    f0, d0, _, _ = _core.positive_term(q, p, log_q, gamma, epsilon)
-    return big_a * f1 + big_b * f0, big_a * d1 - big_b * d0
+class MulticlassFocalLoss(BaseFocalLoss):
+    r"""The (stabilized) multiclass focal loss of one raw prediction per class (softmax).
 
+    .. math::
 
-def minimize_two_term(big_a: float, big_b: float, gamma: float, epsilon: float) -> float:
-    """Global minimizer of ``g(c) = A f(c) + B f(−c)`` for ``A, B > 0`` (see ``init_score``)."""
-    if not (big_a > 0 and big_b > 0):
-        side = "positive" if not big_a > 0 else "negative"
-        raise ValueError(
-            f"y_true has no {side} weight (weighted positive mass {big_a!r}, negative mass {big_b!r}): "
-            "the loss is minimized at an infinite raw prediction, so there is no finite init score"
-        )
-    # Bracket the sign change of g': g'(c) → −A(1+ε)^γ as c → −∞ and → +B(1+ε)^γ as c → +∞.
-    lo, hi = -1.0, 1.0
-    while _two_term(np.array([lo]), big_a, big_b, gamma, epsilon)[1][0] >= 0:
-        lo *= 2.0
-    while _two_term(np.array([hi]), big_a, big_b, gamma, epsilon)[1][0] <= 0:
-        hi *= 2.0
-    # g need not be convex (f'' < 0 for misclassified points), so take the global minimum on a
-    # fine grid first, then refine the sign change of g' around it.
-    grid = np.linspace(lo, hi, 4097)
-    g, _ = _two_term(grid, big_a, big_b, gamma, epsilon)
-    i = int(np.argmin(g))
-    left, right = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-    # Multisection: 65 points per step shrink the bracket 64-fold; stop when it stops shrinking.
-    for _ in range(64):
-        pts = np.linspace(left, right, 65)
-        _, dg = _two_term(pts, big_a, big_b, gamma, epsilon)
-        pos = np.nonzero(dg > 0)[0]
-        j = int(pos[0]) if pos.size else pts.size - 1
-        if j == 0:
-            new_left, new_right = pts[0], pts[0]
+        L(z, c) = -\alpha_c (1 - p_c + \epsilon)^\gamma \log p_c, \qquad p = \operatorname{softmax}(z)
+
+    Parameters
+    ----------
+    gamma : float, default=2.0
+        Focusing parameter ``γ ≥ 0``. ``gamma=0`` is (α-weighted) softmax cross-entropy.
+    alpha : sequence of float or None, default=None
+        Per-class weights ``α_c ≥ 0``, one per class (its length must equal the number of
+        columns of ``raw_prediction``). ``None`` weighs every class 1.
+    epsilon : float, default=1e-3
+        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al.; ``epsilon=0`` is the original focal
+        loss of Lin et al. (2017).
+    hessian : {"positive", "exact"}, default="positive"
+        Policy for the diagonal Hessian. ``"exact"`` is the true ``∂²L/∂z_j²``, which turns
+        negative for badly misclassified samples. ``"positive"`` (the default, for Newton steps
+        in gradient boosting) is ``h_base + max(h_turn, 0) = max(exact, h_base)``: equal to the
+        exact value wherever that is at least the base curvature
+        ``h_base = α_c w (p_j (1 − p_j) + 2γ ρ_j² r p_c)``, never below it, and ``> 0``; see Notes.
+
+    Notes
+    -----
+    With ``s = 1 − p_c``, ``r = s + ε``, ``w = r^γ``, ``a = −p_c log p_c``,
+    ``G = w (r + γ a)`` and ``ρ_j = (δ_cj − p_j) / r ∈ [−1, 1]``::
+
+        ∂L/∂z_j   = −α_c ρ_j G                               (= α_c (δ_cj − p_j) F)
+        ∂²L/∂z_j² =  α_c w (p_j (1 − p_j) + 2γ ρ_j² r p_c)                   (h_base)
+                   + α_c γ w a (p_j (1 − p_j) / r + ρ_j² ((γ − 1) p_c − r))   (h_turn)
+
+    For ``K = 2`` and logits ``(0, x)`` this is :class:`focalboost.FocalLoss` with
+    ``alpha=None`` at ``x``, both Hessian policies included; with ``γ = 0`` it is softmax
+    cross-entropy (gradient ``p − onehot``, Hessian ``p (1 − p)``). All outputs are finite for
+    every finite input (``1 − p_c`` is summed over the other classes, ``log p_c`` formed with
+    ``log1p``, and ``(δ_cj − p_j) / r`` kept as a bounded ratio).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from focalboost import MulticlassFocalLoss
+    >>> loss = MulticlassFocalLoss(gamma=2.0, alpha=[0.25, 0.5, 1.0])
+    >>> y = np.array([0, 2, 1])
+    >>> raw = np.array([[2.0, 0.0, -1.0], [0.0, 0.0, 300.0], [500.0, -500.0, 0.0]])
+    >>> grad, hess = loss.gradient_hessian(y, raw)
+    >>> grad.shape, bool(np.all(np.isfinite(grad)) and np.all(hess >= 0))
+    ((3, 3), True)
+    """
+
+    alpha: tuple[float, ...] | None
+
+    def __init__(
+        self,
+        *,
+        gamma: float = 2.0,
+        alpha: Sequence[float] | None = None,
+        epsilon: float = 1e-3,
+        hessian: str = "positive",
+    ) -> None:
+        super().__init__(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+
+    def _check_alpha(self, alpha: Any) -> tuple[float, ...] | None:
+        return check_class_alpha(alpha)
+
+    def class_weights(self, n_classes: int | None = None) -> np.ndarray:
+        """``α`` as a float64 array of shape ``(n_classes,)`` (ones when ``alpha`` is None).
+
+        Parameters
+        ----------
+        n_classes : int or None, default=None
+            The number of classes; None takes ``len(alpha)`` (required when ``alpha`` is None).
+        """
+        if self.alpha is None:
+            if n_classes is None:
+                raise ValueError("n_classes is needed when alpha is None")
+            return np.ones(_check_n_classes(n_classes))
+        if n_classes is not None and len(self.alpha) != n_classes:
+            raise ValueError(
+                f"alpha has {len(self.alpha)} class weights but there are {n_classes} classes: alpha={self.alpha!r}"
+            )
+        return np.asarray(self.alpha, dtype=np.float64)
+
+    def _compute(
+        self, y_true: Any, raw_prediction: Any, sample_weight: Any, check_input: bool, **what: Any
+    ) -> tuple[Any, Any, Any]:
+        xp = namespace(y_true, raw_prediction, sample_weight)
+        z = as_float_array("raw_prediction", raw_prediction, xp)
+        if check_input and (z.ndim != 2 or z.shape[1] < 2):
+            raise ValueError(
+                f"raw_prediction must have shape (n_samples, n_classes) with n_classes >= 2, got shape {tuple(z.shape)}"
+            )
+        k = int(z.shape[1])
+        y = as_class_labels("y_true", y_true, xp, k, check_input)
+        w = None if sample_weight is None else as_float_array("sample_weight", sample_weight, xp, dtype=z.dtype)
+        if check_input:
+            if tuple(y.shape) != (z.shape[0],):
+                raise ValueError(
+                    f"y_true must have shape (n_samples,) = ({z.shape[0]},) to match raw_prediction of shape "
+                    f"{tuple(z.shape)}, got shape {tuple(y.shape)}"
+                )
+            check_finite("raw_prediction", z, xp)
+            if w is not None:
+                if tuple(w.shape) != (z.shape[0],):
+                    raise ValueError(
+                        f"sample_weight must have shape (n_samples,) = ({z.shape[0]},), got shape {tuple(w.shape)}"
+                    )
+                check_weights("sample_weight", w, xp)
+        alpha = None
+        if self.alpha is not None:
+            a = self.class_weights(k)
+            alpha = xp.asarray(a, dtype=z.dtype) if xp is np else xp.asarray(a, dtype=z.dtype, device=z.device)
+        return dispatch.softmax_focal(y, z, w, alpha, gamma=self.gamma, epsilon=self.epsilon, xp=xp, **what)
+
+    def predict_proba(self, raw_prediction: Any) -> Any:
+        """``softmax(raw_prediction)`` of shape ``(n_samples, n_classes)``, computed stably."""
+        xp = namespace(raw_prediction)
+        z = as_float_array("raw_prediction", raw_prediction, xp)
+        if z.ndim != 2:
+            raise ValueError(f"raw_prediction must have shape (n_samples, n_classes), got shape {tuple(z.shape)}")
+        return _softmax.softmax(z, xp)
+
+    def init_score(self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None) -> np.ndarray:
+        """The constant raw prediction minimizing the (weighted) mean loss.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Class indices in ``[0, n_classes)``.
+        sample_weight : array-like of shape (n_samples,), default=None
+        n_classes : int, default=None
+            Number of classes ``K``; by default ``len(alpha)`` if ``alpha`` is given, else
+            ``max(y_true) + 1``.
+
+        Returns
+        -------
+        ndarray of shape (n_classes,)
+            ``b = log π`` where ``π`` is the optimal constant probability vector, so
+            ``softmax(b) = π`` and ``logsumexp(b) = 0`` (the minimizer is defined up to an added
+            constant; this one is fixed). With ``gamma=0`` and ``alpha=None``, ``π`` is the
+            weighted class frequency.
+
+        Raises
+        ------
+        ValueError
+            If a class has no weighted mass (``α_c Σ_{i: y_i = c} w_i = 0``): its optimal
+            probability is 0, its raw score ``−∞``, so no finite init score exists.
+
+        Notes
+        -----
+        The weighted mean loss of a constant depends only on the masses ``A_c = α_c Σ_{y_i=c} w_i``:
+        ``J(π) = Σ_c A_c f(π_c)`` over the simplex, with ``f(p) = −(1 − p + ε)^γ log p`` strictly
+        convex and ``f'(0⁺) = −∞``. So the minimizer is interior and unique, and is the solution of
+        ``A_c (−f'(π_c)) = μ`` for all ``c`` with ``Σ π_c = 1``. Each ``π_c(μ)`` is found by
+        bisection in its own logit (``−f'`` is monotone), and ``μ`` by multisection on
+        ``Σ_c π_c(μ) = 1``, to the last bits. ``γ = 0`` has the closed form ``π = A / Σ A``.
+        """
+        xp = namespace(y_true, sample_weight)
+        if xp is not np:
+            y_true = np.asarray(y_true.cpu() if hasattr(y_true, "cpu") else y_true)
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight.cpu() if hasattr(sample_weight, "cpu") else sample_weight)
+        k = n_classes if n_classes is not None else (len(self.alpha) if self.alpha is not None else None)
+        if k is not None:
+            k = _check_n_classes(k)
+        y = as_class_labels("y_true", y_true, np, k, True)
+        if y.size == 0:
+            raise ValueError("y_true must hold at least one label, got shape (0,)")
+        if k is None:
+            if int(y.min()) < 0:
+                raise ValueError(f"y_true must hold class labels >= 0, got {int(y.min())!r}")
+            k = max(int(y.max()) + 1, 2)
+        if sample_weight is None:
+            w = np.ones(y.shape[0])
         else:
-            new_left, new_right = pts[j - 1], pts[j]
-        if new_left == left and new_right == right:
-            break
-        left, right = new_left, new_right
-        if right - left <= 4 * np.spacing(max(abs(left), abs(right))):
-            break
-    # Of the final bracket's ends, return the one with the smaller loss.
-    ends = np.array([left, right])
-    g_ends, _ = _two_term(ends, big_a, big_b, gamma, epsilon)
-    return float(ends[int(np.argmin(g_ends))])
+            w = as_float_array("sample_weight", sample_weight, np, dtype=np.float64)
+            if w.shape != y.shape:
+                raise ValueError(f"sample_weight must have the shape of y_true {y.shape}, got shape {w.shape}")
+            check_weights("sample_weight", w, np)
+        counts = np.bincount(y, weights=w, minlength=k)
+        mass = counts * self.class_weights(k)
+        _check_masses(mass, counts, self.alpha)
+        if self.gamma == 0:
+            return np.log(mass) - math.log(float(mass.sum()))
+        pi = _init.optimal_probabilities(mass, self.gamma, self.epsilon)
+        return np.log(pi) - math.log(float(pi.sum()))
+
+
+def _labels_like(y_true: Any, x: Any, xp: Any) -> Any:
+    """Binary labels as a float array: numpy float32/float64 labels are kept as they are (the
+    formulas and kernels read either), anything else takes the dtype of the raw predictions."""
+    if xp is np:
+        y = np.asarray(y_true)
+        if y.dtype in (np.float32, np.float64):
+            return y
+    return as_float_array("y_true", y_true, xp, dtype=x.dtype)
+
+
+def _check_n_classes(n_classes: Any) -> int:
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+    return int(n_classes)
+
+
+def _check_masses(mass: np.ndarray, counts: np.ndarray, alpha: Any) -> None:
+    """Raise when a class has no weighted mass, naming the cause: its class weight or its samples."""
+    empty = np.nonzero(~(mass > 0))[0]
+    if not empty.size:
+        return
+    c = int(empty[0])
+    if counts[c] > 0:
+        raise ValueError(
+            f"alpha={alpha!r} gives class {c} the weight 0, so the loss is minimized at a raw score of -inf "
+            "for it and there is no finite init score: give every class a weight > 0"
+        )
+    raise ValueError(
+        f"class {c} has no samples with positive weight (total sample weight {float(counts[c])!r}): its optimal "
+        "raw score is -inf, so there is no finite init score"
+    )

@@ -103,3 +103,51 @@ def check_weights(name: str, w: Any, xp: Any) -> None:
     bad = ~xp.isfinite(w) | (w < 0)
     if bool(xp.any(bad)):
         raise ValueError(f"{name} must be finite and >= 0, got {_first_bad(xp, w, bad)!r}")
+
+
+def check_class_alpha(alpha: Any) -> tuple[float, ...] | None:
+    """Per-class weights: None, or a 1-D sequence of at least 2 finite reals >= 0, as a tuple."""
+    if alpha is None:
+        return None
+    if isinstance(alpha, (str, bytes)) or not hasattr(alpha, "__len__"):
+        raise TypeError(
+            f"alpha must be None or a sequence of per-class weights, got {alpha!r} of type {type(alpha).__name__}"
+        )
+    values = np.asarray(alpha)
+    if values.dtype.kind not in "iuf" or values.ndim != 1:
+        raise TypeError(f"alpha must be None or a 1-D sequence of real per-class weights, got {alpha!r}")
+    if values.size < 2:
+        raise ValueError(f"alpha must hold one weight per class (at least 2), got {alpha!r}")
+    return tuple(check_real(f"alpha[{i}]", float(v)) for i, v in enumerate(values))
+
+
+def as_class_labels(name: str, y_true: Any, xp: Any, n_classes: int | None, check: bool) -> Any:
+    """Class indices as an integer array of ``xp``; integral floats (LightGBM's and XGBoost's
+    float labels) are accepted."""
+    arr = np.asarray(y_true) if xp is np else (y_true if hasattr(y_true, "dtype") else xp.asarray(y_true))
+    if xp is np:
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+        is_float = arr.dtype.kind == "f"
+    else:
+        is_float = bool(xp.isdtype(arr.dtype, "real floating"))
+        if not (is_float or xp.isdtype(arr.dtype, "integral") or arr.dtype == xp.bool):
+            raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    if check:
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be 1-D class labels of shape (n_samples,), got shape {tuple(arr.shape)}")
+        if is_float:
+            bad = ~xp.isfinite(arr)
+            bad = bad | (xp.where(bad, xp.zeros_like(arr), arr) != xp.round(xp.where(bad, xp.zeros_like(arr), arr)))
+            if bool(xp.any(bad)):
+                idx = int(xp.nonzero(bad)[0][0])
+                raise ValueError(f"{name} must hold integer class labels, got {float(arr[idx])!r}")
+        if n_classes is not None and arr.shape[0] > 0:
+            lo, hi = float(xp.min(arr)), float(xp.max(arr))
+            if lo < 0 or hi >= n_classes:
+                bad_value = lo if lo < 0 else hi
+                raise ValueError(
+                    f"{name} must hold class labels in [0, {n_classes}) (raw_prediction has {n_classes} "
+                    f"columns), got {bad_value!r}"
+                )
+    return arr.astype(np.int64, copy=False) if xp is np else xp.astype(arr, xp.int64)

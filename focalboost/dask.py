@@ -1,11 +1,13 @@
 """The focal loss on a Dask cluster: :class:`FocalDaskLGBMClassifier` and :class:`FocalDaskXGBClassifier`.
 
 They mirror :class:`lightgbm.dask.DaskLGBMClassifier` and :class:`xgboost.dask.DaskXGBClassifier`
-(a ``client``, Dask Arrays or DataFrames in, Dask Arrays out) and add the ``focal_*`` parameters.
-Before training, one pass over the labels (and weights) gives the classes and the globally
-optimal constant start (the init score), which every worker starts from and which prediction
-adds back; ``predict_proba`` returns probabilities of shape ``(n_samples, n_classes)``.
-Helpers live in :mod:`focalboost._dask`.
+(a ``client``, Dask Arrays or DataFrames in, Dask Arrays out) and add the ``focal_*`` parameters
+of the single-machine estimators, through the same shared layer. Before training, one pass over
+the labels (and weights) gives the classes and the globally optimal constant start (the init
+score: the weighted mean loss of a constant depends on the labels through the class masses
+only), which every worker starts from (LightGBM: ``init_score``, XGBoost: ``base_margin``) and
+which prediction adds back; ``predict_proba`` returns probabilities of shape
+``(n_samples, n_classes)``. Requires the ``dask`` extra.
 """
 
 from __future__ import annotations
@@ -14,29 +16,214 @@ import inspect
 from typing import Any
 
 import numpy as np
-from distributed import default_client
-from lightgbm import LGBMModel
-from lightgbm.dask import DaskLGBMClassifier, _predict, _train
-from xgboost.dask import DaskXGBClassifier
 
-from ._dask import (
-    _FOCAL_DOC,
-    FOCAL_PARAMS,
-    LGBMMetric,
-    LGBMObjective,
-    XGBObjective,
-    _as_array,
-    check_eval_labels,
-    constant_like,
-    encode_labels,
-    focal_start,
-    global_classes,
-    labels,
-    probabilities,
-    xgb_margins,
-)
+from ._boosting import FOCAL_DOC, FOCAL_PARAMS, FocalClassifierMixin
+from ._loss import BaseFocalLoss, MulticlassFocalLoss
+from .lightgbm import _SklearnMetric as _LGBMMetric
+from .lightgbm import _SklearnObjective as _LGBMObjective
+from .xgboost import _SklearnObjective as _XGBObjective
+from .xgboost import _wrapper_params as _xgb_wrapper_params
+
+try:
+    import dask
+    import dask.array as da
+    import dask.dataframe as dd
+    import pandas as pd
+    import xgboost as xgb
+    from distributed import default_client
+    from lightgbm import LGBMModel
+    from lightgbm.dask import DaskLGBMClassifier
+    from xgboost.dask import DaskXGBClassifier
+except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
+    raise ImportError(
+        f"focalboost.dask needs Dask, LightGBM and XGBoost ({exc}): pip install 'focalboost[dask]'"
+    ) from exc
 
 __all__ = ["FocalDaskLGBMClassifier", "FocalDaskXGBClassifier"]
+
+
+def _lgb_dask_train(**kwargs: Any) -> Any:
+    """``lightgbm.dask._train``: LightGBM's private distributed training function (its estimators'
+    ``fit`` encodes labels per worker, which would break the global classes). The one private API
+    of lightgbm.dask used here, with :func:`_lgb_dask_predict`; a test fails loudly if it changes."""
+    from lightgbm.dask import _train
+
+    return _train(**kwargs)
+
+
+def _lgb_dask_train_parameters() -> set[str]:
+    from lightgbm.dask import _train
+
+    return set(inspect.signature(_train).parameters)
+
+
+def _lgb_dask_predict(**kwargs: Any) -> Any:
+    """``lightgbm.dask._predict``: prediction of a single-machine model on Dask collections."""
+    from lightgbm.dask import _predict
+
+    return _predict(**kwargs)
+
+
+# -- classes, labels and the start, in one pass ---------------------------------------------------
+def _partition_masses(y: Any, w: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted labels of one partition and the sum of their sample weights (counts without)."""
+    labels, inverse = np.unique(np.asarray(y).reshape(-1), return_inverse=True)
+    weights = None if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    return labels, np.bincount(inverse.reshape(-1), weights=weights, minlength=labels.size)
+
+
+def _parts(collection: Any) -> list[Any]:
+    """One delayed object per row partition of a Dask Array, Series or DataFrame."""
+    if isinstance(collection, da.Array):
+        if collection.ndim > 1 and len(collection.chunks[1]) > 1:
+            collection = collection.rechunk({1: -1})
+        return list(collection.to_delayed().reshape(-1))
+    if isinstance(collection, (dd.Series, dd.DataFrame)):
+        return list(collection.to_delayed())
+    raise TypeError(f"expected a Dask Array, Series or DataFrame, got {type(collection).__name__}")
+
+
+def _global_classes(client: Any, y: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted labels of the whole collection ``y`` and their total sample weight, in one pass.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+    masses : ndarray of shape (n_classes,)
+        ``Σ_{y_i = c} w_i`` (counts when ``sample_weight`` is None).
+    """
+    ys = _parts(y)
+    ws = [None] * len(ys) if sample_weight is None else _parts(sample_weight)
+    if len(ws) != len(ys):
+        raise ValueError(f"sample_weight has {len(ws)} partitions but y has {len(ys)}: partition them alike")
+    tasks = [dask.delayed(_partition_masses)(a, b) for a, b in zip(ys, ws, strict=True)]
+    results = client.gather(client.compute(tasks))
+    classes = np.unique(np.concatenate([labels for labels, _ in results]))
+    masses = np.zeros(classes.size)
+    for labels, m in results:
+        np.add.at(masses, np.searchsorted(classes, labels), m)
+    return classes, masses
+
+
+def _check_eval_labels(client: Any, eval_ys: list[Any], classes: np.ndarray) -> None:
+    """Raise on labels of an evaluation set that the training labels do not hold (before any
+    training starts: a failure inside LightGBM's network training would leave the workers waiting)."""
+    for i, vy in enumerate(eval_ys):
+        seen, _ = _global_classes(client, vy)
+        unknown = np.setdiff1d(seen, classes)
+        if unknown.size:
+            raise ValueError(
+                f"eval_set[{i}] holds labels not seen in the training y: {unknown[:5].tolist()!r}; "
+                f"classes are {classes.tolist()!r}"
+            )
+
+
+# -- aligned Dask collections ---------------------------------------------------------------------
+def _encode_block(y: Any, classes: np.ndarray) -> np.ndarray:
+    arr = np.asarray(y).reshape(-1)
+    idx = np.clip(np.searchsorted(classes, arr), 0, classes.size - 1)
+    unknown = classes[idx] != arr
+    if np.any(unknown):
+        raise ValueError(f"labels not seen in the training y: {np.unique(arr[unknown])[:5].tolist()!r}")  # safety net
+    return idx.astype(np.float64)
+
+
+def _encode_labels(y: Any, classes: np.ndarray) -> Any:
+    """``y`` as float class indices ``0 … K−1``, partitioned like ``y`` (Array or Series)."""
+    if isinstance(y, da.Array):
+        arr: Any = y
+        return arr.map_blocks(_encode_block, classes, dtype=np.float64)
+    if isinstance(y, dd.DataFrame):
+        y = y[y.columns[0]]
+    return y.map_partitions(
+        lambda s: pd.Series(_encode_block(s, classes), index=s.index, name="label"), meta=("label", "f8")
+    )
+
+
+def _constant_block(block: Any, init: np.ndarray) -> np.ndarray:
+    n = block.shape[0]
+    return np.full(n, float(init)) if init.ndim == 0 else np.tile(init, (n, 1))
+
+
+def _constant_like(ref: Any, init: float | np.ndarray) -> Any:
+    """The init score repeated for every row of ``ref`` (Array, Series or DataFrame), partitioned
+    like it: shape ``(n,)`` for a float, ``(n, K)`` for a vector."""
+    init_arr = np.asarray(init, dtype=np.float64)
+    if isinstance(ref, da.Array):
+        col: Any = ref if ref.ndim == 1 else ref[:, 0]
+        if init_arr.ndim == 0:
+            return col.map_blocks(_constant_block, init_arr, dtype=np.float64)
+        k = init_arr.size
+        return col.map_blocks(_constant_block, init_arr, dtype=np.float64, new_axis=1, chunks=(col.chunks[0], (k,)))
+    if init_arr.ndim == 0:
+        return ref.map_partitions(
+            lambda p: pd.Series(_constant_block(p, init_arr), index=p.index, name="init"), meta=("init", "f8")
+        )
+    names = [f"init_{j}" for j in range(init_arr.size)]
+    meta = pd.DataFrame({c: pd.Series(dtype="f8") for c in names})
+    return ref.map_partitions(
+        lambda p: pd.DataFrame(_constant_block(p, init_arr), index=p.index, columns=names), meta=meta
+    )
+
+
+def _margin_block(block: Any, booster: xgb.Booster, init: np.ndarray, validate: bool, rng: Any) -> Any:
+    raw = booster.inplace_predict(
+        block,
+        iteration_range=rng,
+        predict_type="margin",
+        base_margin=_constant_block(block, init),
+        validate_features=validate,
+        strict_shape=init.ndim > 0,
+    )
+    raw = np.asarray(raw, dtype=np.float64).reshape(block.shape[0], -1)
+    return raw[:, 0] if init.ndim == 0 else raw
+
+
+def _xgb_margins(booster: xgb.Booster, X: Any, init: Any, validate: bool, rng: Any) -> da.Array:
+    """Raw margins of ``X`` (Array or DataFrame), each partition starting from the init score."""
+    init_arr = np.asarray(init, dtype=np.float64)
+    k = init_arr.size
+    if isinstance(X, dd.DataFrame):
+        X = X.map_partitions(
+            lambda p: pd.DataFrame(
+                _margin_block(p, booster, init_arr, validate, rng).reshape(len(p), -1), index=p.index
+            ),
+            meta=pd.DataFrame({j: pd.Series(dtype="f8") for j in range(1 if init_arr.ndim == 0 else k)}),
+        ).to_dask_array(lengths=True)
+        return X[:, 0] if init_arr.ndim == 0 else X
+    if not isinstance(X, da.Array):
+        raise TypeError(f"X must be a Dask Array or DataFrame, got {type(X).__name__}")
+    X = X.rechunk({1: -1})
+    if init_arr.ndim == 0:
+        return X.map_blocks(_margin_block, booster, init_arr, validate, rng, dtype=np.float64, drop_axis=1)
+    return X.map_blocks(_margin_block, booster, init_arr, validate, rng, dtype=np.float64, chunks=(X.chunks[0], (k,)))
+
+
+def _as_array(result: Any) -> da.Array:
+    if isinstance(result, (dd.Series, dd.DataFrame)):
+        return result.to_dask_array()
+    return result
+
+
+def _proba_block(raw: np.ndarray, loss: BaseFocalLoss) -> np.ndarray:
+    raw = np.asarray(raw, dtype=np.float64)
+    if isinstance(loss, MulticlassFocalLoss):
+        raw = raw.reshape(raw.shape[0], -1)
+    return np.asarray(loss.predict_proba(raw))
+
+
+def _probabilities(raw: Any, loss: BaseFocalLoss, n_classes: int) -> da.Array:
+    """``(n, K)`` probabilities from raw scores (init score included), block by block."""
+    if raw.ndim == 1:
+        return raw.map_blocks(_proba_block, loss, dtype=np.float64, new_axis=1, chunks=(raw.chunks[0], (n_classes,)))
+    raw = raw.rechunk({1: -1})
+    return raw.map_blocks(_proba_block, loss, dtype=np.float64, chunks=(raw.chunks[0], (n_classes,)))
+
+
+def _labels(proba: Any, classes: np.ndarray) -> da.Array:
+    """The class of largest probability, in the caller's label space."""
+    return proba.map_blocks(lambda p: classes[np.argmax(p, axis=1)], dtype=classes.dtype, drop_axis=1)
+
 
 # Parameters of the scikit-learn wrapper that must not reach the booster of a worker.
 _LGBM_DROP = (*FOCAL_PARAMS, "client", "objective", "class_weight")
@@ -52,21 +239,21 @@ def _offsets(init: Any, refs: list[Any], given: Any) -> list[Any]:
     """The init score for each collection in ``refs``, plus the caller's offsets where given."""
     given_list = [None] * len(refs) if given is None else list(given)
     return [
-        constant_like(r, init) if g is None else constant_like(r, init) + g
+        _constant_like(r, init) if g is None else _constant_like(r, init) + g
         for r, g in zip(refs, given_list, strict=True)
     ]
 
 
-class FocalDaskLGBMClassifier(DaskLGBMClassifier):
+class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
     __doc__ = f"""Distributed LightGBM classifier trained with the (stabilized) focal loss.
 
     A drop-in for :class:`lightgbm.dask.DaskLGBMClassifier`: every parameter of it (``objective``
     must stay ``None``; ``class_weight`` too: LightGBM would balance each worker's part separately,
     so use ``focal_alpha`` or ``sample_weight``) plus the ``focal_*`` parameters below. Two classes
-    train with :class:`focalboost.FocalLoss`, more with :class:`focalboost.SoftmaxFocalLoss`.
+    train with :class:`focalboost.FocalLoss`, more with :class:`focalboost.MulticlassFocalLoss`.
 
     Parameters
-    ----------{_FOCAL_DOC}
+    ----------{FOCAL_DOC}
     client : distributed.Client or None, default=None
         The Dask client; None uses the default one.
     **kwargs
@@ -77,7 +264,7 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
     classes_ : ndarray of shape (n_classes,)
     init_score_ : float or ndarray of shape (n_classes,)
         The constant raw score, computed from the whole collection, that every worker starts from.
-    focal_loss_ : FocalLoss or SoftmaxFocalLoss
+    focal_loss_ : FocalLoss or MulticlassFocalLoss
     """
 
     def __init__(
@@ -125,17 +312,17 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
                 f"own part): use focal_alpha or sample_weight, got {self.class_weight!r}"
             )
         client = self.client if self.client is not None else default_client()
-        classes, masses = global_classes(client, y, sample_weight)
-        loss, init = focal_start(self, classes, masses)
+        classes, masses = _global_classes(client, y, sample_weight)
+        loss, init = self._focal_start(classes, masses)
         eval_x, eval_y = kwargs.pop("eval_X", None), kwargs.pop("eval_y", None)
         if eval_x is not None:  # LightGBM ≥ 4.7's other spelling of eval_set
             xs = eval_x if isinstance(eval_x, tuple) else (eval_x,)
             ys = eval_y if isinstance(eval_y, tuple) else (eval_y,)
             eval_set = list(zip(xs, ys, strict=True))
         pairs = _eval_pairs(eval_set)
-        check_eval_labels(client, [vy for _, vy in pairs], classes)
-        eval_pairs = [(vx, encode_labels(vy, classes)) for vx, vy in pairs]
-        if eval_pairs and "eval_X" in inspect.signature(_train).parameters:
+        _check_eval_labels(client, [vy for _, vy in pairs], classes)
+        eval_pairs = [(vx, _encode_labels(vy, classes)) for vx, vy in pairs]
+        if eval_pairs and "eval_X" in _lgb_dask_train_parameters():
             kwargs["eval_X"] = tuple(vx for vx, _ in eval_pairs)  # LightGBM ≥ 4.7 deprecates eval_set
             kwargs["eval_y"] = tuple(vy for _, vy in eval_pairs)
             eval_pairs = []
@@ -143,18 +330,18 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
         params = {k: v for k, v in self.get_params().items() if k not in _LGBM_DROP}
         if params.get("n_jobs") is None:
             params.pop("n_jobs", None)  # each worker uses its Dask threads; None would only warn
-        params["objective"] = LGBMObjective(loss)
+        params["objective"] = _LGBMObjective(loss)
         if not any(k in params for k in ("metric", "metrics", "metric_types")):
             params["metric"] = "None"  # LightGBM's default metric would read raw scores as probabilities
         if classes.size > 2:
             params["num_class"] = classes.size
-        metrics: list[Any] = [LGBMMetric(loss)]
+        metrics: list[Any] = [_LGBMMetric(loss)]
         if eval_metric is not None:
             metrics += list(eval_metric) if isinstance(eval_metric, list) else [eval_metric]
-        model = _train(
+        model = _lgb_dask_train(
             client=client,
             data=X,
-            label=encode_labels(y, classes),
+            label=_encode_labels(y, classes),
             params=params,
             model_factory=LGBMModel,  # no per-worker label encoding: the labels are encoded here
             sample_weight=sample_weight,
@@ -178,7 +365,7 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
     def to_local(self) -> Any:
         """The model as a single-machine :class:`focalboost.lightgbm.FocalLGBMClassifier` (the same
         parameters and, once fitted, the same booster, classes and init score)."""
-        from ._lightgbm import FocalLGBMClassifier
+        from .lightgbm import FocalLGBMClassifier
 
         local = FocalLGBMClassifier(**{k: v for k, v in self.get_params().items() if k != "client"})
         model = getattr(self, "_focal_model", None)
@@ -195,7 +382,7 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
 
     def _lgb_predict(self, X: Any, **kwargs: Any) -> Any:
         client = self.client if self.client is not None else default_client()
-        return _as_array(_predict(model=self._focal_model, data=X, client=client, **kwargs))
+        return _as_array(_lgb_dask_predict(model=self._focal_model, data=X, client=client, **kwargs))
 
     def decision_function(self, X: Any, **kwargs: Any) -> Any:
         """Raw scores with the init score, a Dask Array of shape ``(n,)`` (log-odds of the second
@@ -207,7 +394,7 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
         ``pred_leaf``, ``pred_contrib``: as :meth:`predict`)."""
         if raw_score or kwargs.get("pred_leaf") or kwargs.get("pred_contrib"):
             return self.predict(X, raw_score=raw_score, **kwargs)
-        return probabilities(self.decision_function(X, **kwargs), self.focal_loss_, self._n_classes)
+        return _probabilities(self.decision_function(X, **kwargs), self.focal_loss_, self._n_classes)
 
     def predict(self, X: Any, raw_score: bool = False, **kwargs: Any) -> Any:  # type: ignore[override]
         """Labels in the caller's label space, a Dask Array of shape ``(n_samples,)``.
@@ -226,20 +413,20 @@ class FocalDaskLGBMClassifier(DaskLGBMClassifier):
             offset = np.zeros(init.size * width)
             offset[width - 1 :: width] = init
             return self._lgb_predict(X, **kwargs) + offset
-        return labels(self.predict_proba(X, **kwargs), np.asarray(self._classes))
+        return _labels(self.predict_proba(X, **kwargs), np.asarray(self._classes))
 
 
-class FocalDaskXGBClassifier(DaskXGBClassifier):
+class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
     __doc__ = f"""Distributed XGBoost classifier trained with the (stabilized) focal loss.
 
     A drop-in for :class:`xgboost.dask.DaskXGBClassifier` (``objective`` must stay at its
     default) plus the ``focal_*`` parameters below; the client is the ``client`` attribute, as
     there. The init score is applied as ``base_margin`` to training, every ``eval_set`` and
     prediction. Two classes train with :class:`focalboost.FocalLoss`, more with
-    :class:`focalboost.SoftmaxFocalLoss`.
+    :class:`focalboost.MulticlassFocalLoss`.
 
     Parameters
-    ----------{_FOCAL_DOC}
+    ----------{FOCAL_DOC}
     **kwargs
         Every parameter of :class:`xgboost.dask.DaskXGBClassifier`.
 
@@ -247,7 +434,7 @@ class FocalDaskXGBClassifier(DaskXGBClassifier):
     ----------
     classes_ : ndarray of shape (n_classes,)
     init_score_ : float or ndarray of shape (n_classes,)
-    focal_loss_ : FocalLoss or SoftmaxFocalLoss
+    focal_loss_ : FocalLoss or MulticlassFocalLoss
     """
 
     def __init__(
@@ -266,7 +453,7 @@ class FocalDaskXGBClassifier(DaskXGBClassifier):
         super().__init__(**kwargs)
 
     def _wrapper_params(self) -> set[str]:  # never forwarded to the booster
-        return super()._wrapper_params() | set(FOCAL_PARAMS)
+        return _xgb_wrapper_params(self) | set(FOCAL_PARAMS)
 
     def fit(
         self,
@@ -292,19 +479,19 @@ class FocalDaskXGBClassifier(DaskXGBClassifier):
                 f"{type(self).__name__} trains with the focal loss: objective must stay at its "
                 f"default, got {self.objective!r}"
             )
-        classes, masses = global_classes(self.client, y, sample_weight)
-        loss, init = focal_start(self, classes, masses)
+        classes, masses = _global_classes(self.client, y, sample_weight)
+        loss, init = self._focal_start(classes, masses)
         pairs = _eval_pairs(eval_set)
-        check_eval_labels(self.client, [vy for _, vy in pairs], classes)
+        _check_eval_labels(self.client, [vy for _, vy in pairs], classes)
         objective = self.objective
-        self.objective = XGBObjective(loss, device=self.device)
+        self.objective = _XGBObjective(loss, device=self.device)
         try:
             super().fit(
                 X,
-                encode_labels(y, classes),
+                _encode_labels(y, classes),
                 sample_weight=sample_weight,
                 base_margin=_offsets(init, [y], None if base_margin is None else [base_margin])[0],
-                eval_set=[(vx, encode_labels(vy, classes)) for vx, vy in pairs] or None,
+                eval_set=[(vx, _encode_labels(vy, classes)) for vx, vy in pairs] or None,
                 verbose=verbose,
                 xgb_model=xgb_model,
                 sample_weight_eval_set=sample_weight_eval_set,
@@ -326,7 +513,7 @@ class FocalDaskXGBClassifier(DaskXGBClassifier):
         its ``base_margin``, built inside the partition (xgboost.dask aligns a 1-D or ``(n, K)``
         ``base_margin`` with the feature axis of a Dask Array, so it is not handed over).
         """
-        raw = xgb_margins(self.get_booster(), X, self.init_score_, validate_features, iteration_range or (0, 0))
+        raw = _xgb_margins(self.get_booster(), X, self.init_score_, validate_features, iteration_range or (0, 0))
         return raw if base_margin is None else raw + _as_array(base_margin)
 
     def predict_proba(
@@ -340,7 +527,7 @@ class FocalDaskXGBClassifier(DaskXGBClassifier):
         raw = self.decision_function(
             X, base_margin=base_margin, validate_features=validate_features, iteration_range=iteration_range
         )
-        return probabilities(raw, self.focal_loss_, self.n_classes_)
+        return _probabilities(raw, self.focal_loss_, self.n_classes_)
 
     def predict(
         self,
@@ -355,4 +542,4 @@ class FocalDaskXGBClassifier(DaskXGBClassifier):
             return self.decision_function(
                 X, base_margin=base_margin, validate_features=validate_features, iteration_range=iteration_range
             )
-        return labels(self.predict_proba(X, validate_features, base_margin, iteration_range), self.classes_)
+        return _labels(self.predict_proba(X, validate_features, base_margin, iteration_range), self.classes_)

@@ -21,9 +21,11 @@ from distributed import Client, LocalCluster  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
-from focalboost import FocalLoss, SoftmaxFocalLoss  # noqa: E402
-from focalboost._dask import XGBObjective, global_classes, torch_derivatives  # noqa: E402
+from focalboost import FocalLoss, MulticlassFocalLoss  # noqa: E402
 from focalboost.dask import FocalDaskLGBMClassifier, FocalDaskXGBClassifier  # noqa: E402
+from focalboost.dask import _global_classes as global_classes  # noqa: E402
+from focalboost.xgboost import _cuda_derivatives as torch_derivatives  # noqa: E402
+from focalboost.xgboost import _SklearnObjective as XGBObjective  # noqa: E402
 
 N_ROUNDS = 30
 LGBM_KW = {"n_estimators": N_ROUNDS, "num_leaves": 15, "verbose": -1, "random_state": 0}
@@ -105,7 +107,7 @@ def test_init_score_is_global_and_applied_on_every_worker(client, kind):
     """Rows sorted by class, so that each partition (and worker) holds one or two classes only.
 
     The init score must be the optimum over the whole collection (checked against
-    SoftmaxFocalLoss.init_score on all labels and weights), and each worker must start from it.
+    MulticlassFocalLoss.init_score on all labels and weights), and each worker must start from it.
     The features carry no signal, so trees started at the optimum barely move the mean
     probability away from the optimal constant ``π`` (the summed gradient is 0 there); trees
     started at 0 move it by ~30 % (measured on one machine with the same settings).
@@ -114,7 +116,7 @@ def test_init_score_is_global_and_applied_on_every_worker(client, kind):
     X = rng.normal(size=(2000, 6))
     y = np.sort(rng.choice(4, 2000, p=[0.7, 0.15, 0.1, 0.05]))
     w = rng.uniform(0.5, 2.0, len(y))
-    loss = SoftmaxFocalLoss(gamma=2.0, alpha=[1.0, 2.0, 3.0, 4.0])
+    loss = MulticlassFocalLoss(gamma=2.0, alpha=[1.0, 2.0, 3.0, 4.0])
     expected = loss.init_score(y, w)
     model = _dask_model(kind, client, focal_gamma=2.0, focal_alpha=[1.0, 2.0, 3.0, 4.0])
     model.set_params(n_estimators=3, learning_rate=0.3, **({"num_leaves": 4} if kind == "lgbm" else {"max_depth": 2}))
@@ -221,7 +223,7 @@ def _margins(n_classes: int, n: int = 5000):
 def test_torch_route_agrees_with_the_cpu_route_to_float32_precision(n_classes):
     """The route the GPU takes (torch, float32), run on the CPU here."""
     pytest.importorskip("torch")
-    loss = FocalLoss(gamma=2.0, alpha=0.25) if n_classes == 2 else SoftmaxFocalLoss(gamma=2.0)
+    loss = FocalLoss(gamma=2.0, alpha=0.25) if n_classes == 2 else MulticlassFocalLoss(gamma=2.0)
     y, pred, w = _margins(n_classes)
     grad_cpu, hess_cpu = XGBObjective(loss)(y, pred, sample_weight=w)
     grad_t, hess_t = torch_derivatives(loss, y, pred, w, "cpu")
@@ -242,7 +244,7 @@ def test_gpu_objective_returns_cuda_arrays_that_agree_with_the_cpu(n_classes):
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    loss = FocalLoss(gamma=2.0, alpha=0.25) if n_classes == 2 else SoftmaxFocalLoss(gamma=2.0)
+    loss = FocalLoss(gamma=2.0, alpha=0.25) if n_classes == 2 else MulticlassFocalLoss(gamma=2.0)
     y, pred, w = _margins(n_classes)
     grad_cpu, hess_cpu = XGBObjective(loss)(y, pred, sample_weight=w)
     grad, hess = XGBObjective(loss, device="cuda")(y, pred, sample_weight=w)
@@ -261,7 +263,7 @@ def test_multiclass_dataframes_with_string_labels(client, kind):
     model = _dask_model(kind, client, focal_alpha=[1.0, 1.0, 2.0, 2.0])
     model.fit(df, ys, sample_weight=w, eval_set=[(df, ys)], **({} if kind == "lgbm" else {"verbose": False}))
     assert list(model.classes_) == ["a", "b", "c", "d"]
-    expected = SoftmaxFocalLoss(alpha=[1.0, 1.0, 2.0, 2.0]).init_score(y, np.where(y == 3, 2.0, 1.0))
+    expected = MulticlassFocalLoss(alpha=[1.0, 1.0, 2.0, 2.0]).init_score(y, np.where(y == 3, 2.0, 1.0))
     np.testing.assert_allclose(model.init_score_, expected, rtol=1e-12, atol=1e-12)
     proba = model.predict_proba(df).compute()
     assert proba.shape == (2000, 4)
@@ -276,10 +278,10 @@ def test_objectives_equal_the_single_machine_adapters(n_classes):
     """The Dask objectives translate exactly as focalboost.lightgbm / focalboost.xgboost do."""
     import lightgbm as lgb
 
-    from focalboost._dask import LGBMObjective
-    from focalboost._lightgbm import FocalObjective
+    from focalboost.lightgbm import FocalObjective
+    from focalboost.lightgbm import _SklearnObjective as LGBMObjective
 
-    loss = FocalLoss(gamma=2.0, alpha=0.25) if n_classes == 2 else SoftmaxFocalLoss(gamma=2.0)
+    loss = FocalLoss(gamma=2.0, alpha=0.25) if n_classes == 2 else MulticlassFocalLoss(gamma=2.0)
     y, pred, w = _margins(n_classes, n=500)
     ds = lgb.Dataset(np.zeros((500, 1)), label=y, weight=w, params={"verbose": -1}).construct()
     for a, b in zip(

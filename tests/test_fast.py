@@ -1,6 +1,6 @@
-"""The fused CPU kernel (focalboost._fast) against the generic core, and the generic core on its own.
+"""The fused CPU kernels (focalboost._math.kernels) against the plain array code, and the plain code on its own.
 
-The kernel compiles :func:`focalboost._core.positive_term` itself; what it adds (the scalar
+The kernel compiles :func:`focalboost._math.binary.positive_term` itself; what it adds (the scalar
 sigmoid parts, the Hessian policy, the mirrored combination, weights) is pinned here to the
 array originals, and the whole path to the generic one to 1e-12 relative. The 100-digit
 reference tests of ``test_core`` run through :class:`FocalLoss`, so with numba installed they
@@ -18,12 +18,12 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from focalboost import FocalLoss, _core, _fast
+import focalboost
+from focalboost import FocalLoss, config_context
+from focalboost._math import binary as _core
+from focalboost._math import kernels as _fast
 
-from . import test_core
-from .test_core import reference_terms  # noqa: F401  (the fixture, for the re-run below)
-
-needs_numba = pytest.mark.skipif(not _fast.available(), reason="numba is not installed")
+from .conftest import needs_numba
 
 RNG = np.random.default_rng(7)
 # Logits from the centre to the float64 extremes, both signs, plus random ones.
@@ -31,23 +31,12 @@ _HALF = [1e-300, 1e-8, 0.3, 1.0, 2.8, 8.0, 17.0, 20.0, 37.5, 40.0, 100.0, 745.0,
 LOGITS = np.concatenate([[0.0], _HALF, [-v for v in _HALF], RNG.normal(0.0, 6.0, 400)])
 
 
-@pytest.fixture
-def generic():
-    """Run the test with the fast path switched off (FocalLoss uses the generic core)."""
-    previous = _fast.set_enabled(False)
-    yield
-    _fast.set_enabled(previous)
-
-
 def _both(loss: FocalLoss, y, x, w=None):
     """``(loss, grad, hess)`` through the fast path and through the generic core."""
-    previous = _fast.set_enabled(True)
-    try:
+    with config_context(fast=True):
         fast = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
-        _fast.set_enabled(False)
+    with config_context(fast=False):
         slow = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
-    finally:
-        _fast.set_enabled(previous)
     return fast, slow
 
 
@@ -95,8 +84,10 @@ def test_scalar_combine_hessian_matches_core():
     hb = RNG.uniform(0.0, 1.0, 200)
     ht = RNG.uniform(-1.0, 1.0, 200)
     for policy in ("exact", "positive"):
-        got = np.array([_fast._combine_hessian(a, b, policy == "exact") for a, b in zip(hb, ht, strict=True)])
-        np.testing.assert_array_equal(got, _core.combine_hessian(hb, ht, policy, np))
+        exact = policy == "exact"
+        got = np.array([_fast._combine_hessian_nb(a, b, exact) for a, b in zip(hb, ht, strict=True)])
+        np.testing.assert_array_equal(got, _core.combine_hessian(hb, ht, exact))
+        np.testing.assert_array_equal(got, hb + (ht if exact else np.maximum(ht, 0.0)))
 
 
 # -- the whole fast path against the generic core ---------------------------------------------
@@ -169,13 +160,10 @@ def test_row_blocks_on_threads_equal_one_thread():
     y[::1000] = 0.25  # soft labels in every block
     w = RNG.uniform(0, 2, n)
     loss = FocalLoss(gamma=2.0)
-    previous = _fast.set_threads(1)
-    try:
+    with config_context(threads=1):
         one = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
-        _fast.set_threads(4)
+    with config_context(threads=4):
         many = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
-    finally:
-        _fast.set_threads(previous)
     for a, b in zip(one, many, strict=True):
         np.testing.assert_array_equal(a, b)
     _, slow = _both(loss, y, x, w)
@@ -215,19 +203,17 @@ def test_dispatch_uses_the_kernel_for_numpy_floats_only(monkeypatch):
     assert calls == [np.float32, np.float64]
     loss.gradient_hessian(np.array([0.0, 1.0]), np.array([0.5, -0.5], dtype=np.longdouble))
     assert len(calls) == 2  # extended precision: the generic core keeps it
-    _fast.set_enabled(False)
-    try:
+    with config_context(fast=False):
         loss.gradient_hessian(np.array([0.0, 1.0]), np.array([0.5, -0.5]))
-    finally:
-        _fast.set_enabled(True)
     assert len(calls) == 2
 
 
 def test_environment_variable_disables_the_fast_path():
-    code = "from focalboost import _fast; print(_fast.enabled())"
-    env = dict(os.environ, FOCALBOOST_DISABLE_FAST="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    code = "import focalboost; print(focalboost.get_config()['fast'])"
+    for value, expected in (("0", "False"), ("1", "True")):
+        env = dict(os.environ, FOCALBOOST_FAST=value)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected
 
 
 def test_cache_stamp_follows_the_core():
@@ -236,7 +222,7 @@ def test_cache_stamp_follows_the_core():
     def changed(p, q, log_p, gamma, epsilon):
         return _core.positive_term(p, q, log_p, gamma, epsilon + 0.0)
 
-    assert _fast._code_stamp(_core.positive_term) == _fast._CORE_STAMP
+    assert _fast._code_stamp(_core.positive_term, _core.combine_hessian) == _fast._CORE_STAMP
     assert _fast._code_stamp(changed) != _fast._CORE_STAMP
 
 
@@ -259,36 +245,12 @@ def test_no_temporaries_beyond_the_outputs():
     assert outputs <= peak <= outputs + 64 * 1024, (peak, outputs)
 
 
-# -- the generic core passes the reference tests on its own -----------------------------------
-@pytest.mark.parametrize("gamma", test_core.GAMMAS)
-@pytest.mark.parametrize("epsilon", test_core.EPSILONS)
-def test_generic_core_matches_high_precision_reference(gamma, epsilon, reference_terms, generic):  # noqa: F811
-    test_core.test_matches_high_precision_reference(gamma, epsilon, reference_terms)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_generic_core_finite_at_extremes(dtype, generic):
-    for gamma in (0.0, 0.5, 2.0, 20.0):
-        for epsilon in (0.0, 1e-3, 1.0):
-            test_core.test_finite_at_extremes(dtype, gamma, epsilon)
-
-
-def test_generic_core_identities(generic):
-    test_core.test_finite_differences()
-    test_core.test_gamma_zero_is_weighted_cross_entropy()
-    test_core.test_epsilon_zero_matches_lin_et_al_gradient()
-    test_core.test_mirror_identity()
-
-
 # -- softmax ---------------------------------------------------------------------------------
 def _softmax_both(loss, y, z, w=None):
-    previous = _fast.set_enabled(True)
-    try:
+    with config_context(fast=True):
         fast = (loss.loss(y, z, w), *loss.gradient_hessian(y, z, w))
-        _fast.set_enabled(False)
+    with config_context(fast=False):
         slow = (loss.loss(y, z, w), *loss.gradient_hessian(y, z, w))
-    finally:
-        _fast.set_enabled(previous)
     return fast, slow
 
 
@@ -304,14 +266,14 @@ def _softmax_logits(n: int, k: int) -> np.ndarray:
 @pytest.mark.parametrize("epsilon", [0.0, 1e-3])
 @pytest.mark.parametrize("hessian", ["exact", "positive"])
 def test_softmax_fast_matches_generic(gamma, epsilon, hessian):
-    from focalboost._softmax_loss import SoftmaxFocalLoss
+    from focalboost import MulticlassFocalLoss as MulticlassFocalLoss  # noqa: N814
 
     k = 4
     z = _softmax_logits(300, k)
     y = RNG.integers(0, k, 300)
     w = RNG.uniform(0, 2, 300)
     for alpha in (None, [0.25, 0.5, 1.0, 2.0]):
-        loss = SoftmaxFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+        loss = MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
         for weights in (None, w):
             fast, slow = _softmax_both(loss, y, z, weights)
             for name, a, b in zip(("loss", "gradient", "hessian"), fast, slow, strict=True):
@@ -322,20 +284,17 @@ def test_softmax_fast_matches_generic(gamma, epsilon, hessian):
 @needs_numba
 def test_softmax_fast_layouts_float32_and_threads():
 
-    from focalboost._softmax_loss import SoftmaxFocalLoss
+    from focalboost import MulticlassFocalLoss as MulticlassFocalLoss  # noqa: N814
 
-    loss = SoftmaxFocalLoss(gamma=2.0, alpha=[0.2, 0.3, 0.5])
+    loss = MulticlassFocalLoss(gamma=2.0, alpha=[0.2, 0.3, 0.5])
     n = 2 * _fast._MIN_BLOCK // 3 + 11  # two row blocks with 2 threads
     z = _softmax_logits(n, 3)
     y = RNG.integers(0, 3, n)
     fast, slow = _softmax_both(loss, y, np.asfortranarray(z))  # LightGBM's layout
     for a, b in zip(fast, slow, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
-    previous = _fast.set_threads(1)
-    try:
+    with config_context(threads=1):
         one = loss.gradient_hessian(y, z)
-    finally:
-        _fast.set_threads(previous)
     for a, b in zip(one, fast[1:], strict=True):
         np.testing.assert_array_equal(a, b)
     # float32: rows computed in float64, rounded once
@@ -409,7 +368,21 @@ def test_fast_path_leaves_torchs_thread_count_alone():
     del torch
 
 
-@pytest.mark.parametrize("n", [0, -1, 1.5, True, "2"])
-def test_set_threads_rejects_bad_counts(n):
-    with pytest.raises(ValueError, match="n must be"):
-        _fast.set_threads(n)
+@pytest.mark.parametrize("n", [0, -2, 1.5, True, "2"])
+def test_set_config_rejects_bad_thread_counts(n):
+    with pytest.raises((TypeError, ValueError), match="threads must be"):
+        focalboost.set_config(threads=n)
+    assert focalboost.get_config()["threads"] == -1
+
+
+def test_set_config_rejects_a_non_bool_fast():
+    with pytest.raises(TypeError, match="fast must be a bool"):
+        focalboost.set_config(fast=1)
+
+
+def test_config_context_restores_the_settings_after_an_error():
+    before = focalboost.get_config()
+    with pytest.raises(RuntimeError), config_context(fast=not before["fast"], threads=3):
+        assert focalboost.get_config() == {"fast": not before["fast"], "threads": 3}
+        raise RuntimeError
+    assert focalboost.get_config() == before

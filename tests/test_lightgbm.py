@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from focalboost import FocalLoss, SoftmaxFocalLoss
+from focalboost import FocalLoss, MulticlassFocalLoss
 
 lgb = pytest.importorskip("lightgbm")
 
@@ -16,8 +16,8 @@ from focalboost.lightgbm import (  # noqa: E402
     apply_init_score,
     focal_metric,
     focal_objective,
-    softmax_focal_metric,
-    softmax_focal_objective,
+    multiclass_focal_metric,
+    multiclass_focal_objective,
 )
 
 PARAMS = {"verbose": -1, "num_threads": 1, "seed": 0, "deterministic": True}
@@ -59,19 +59,19 @@ def test_native_route_reproduces_builtin_binary():
     assert init == pytest.approx(np.log(y.mean() / (1 - y.mean())), abs=1e-12)
     ours = lgb.train({**PARAMS, "objective": obj, "metric": "None"}, dtrain, 30)
     ref = lgb.train({**PARAMS, "objective": "binary"}, lgb.Dataset(X, y), 30)
-    p_ours = FocalLoss().predict_proba(ours.predict(X, raw_score=True) + init)
+    p_ours = FocalLoss().predict_proba(ours.predict(X, raw_score=True) + init)[:, 1]
     np.testing.assert_allclose(p_ours, ref.predict(X), rtol=0, atol=1e-6)
 
 
 def test_native_route_reproduces_builtin_multiclass():
     X, y = _multi()
-    obj = softmax_focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
+    obj = multiclass_focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
     dtrain = lgb.Dataset(X, y)
     init = apply_init_score(dtrain, objective=obj)
     assert init.shape == (4,)
     ours = lgb.train({**PARAMS, "objective": obj, "num_class": 4, "metric": "None"}, dtrain, 20)
     ref = lgb.train({**PARAMS, "objective": "multiclass", "num_class": 4}, lgb.Dataset(X, y), 20)
-    p_ours = SoftmaxFocalLoss().predict_proba(ours.predict(X, raw_score=True) + init)
+    p_ours = MulticlassFocalLoss().predict_proba(ours.predict(X, raw_score=True) + init)
     np.testing.assert_allclose(p_ours, ref.predict(X), rtol=0, atol=1e-5)
 
 
@@ -104,12 +104,12 @@ def test_multiclass_objective_shapes_and_hessian_convention():
     y = rng.integers(0, 3, 40)
     raw = rng.normal(size=(40, 3))
     ds = lgb.Dataset(np.zeros((40, 1)), y).construct()
-    grad, hess = softmax_focal_objective(gamma=2.0)(raw, ds)
-    g_ref, h_ref = SoftmaxFocalLoss(gamma=2.0).gradient_hessian(y, raw)
+    grad, hess = multiclass_focal_objective(gamma=2.0)(raw, ds)
+    g_ref, h_ref = MulticlassFocalLoss(gamma=2.0).gradient_hessian(y, raw)
     np.testing.assert_array_equal(grad, g_ref)
     np.testing.assert_allclose(hess, h_ref * 3 / 2, rtol=1e-15)  # LightGBM's K / (K - 1)
-    name, value, _ = softmax_focal_metric(gamma=2.0)(raw, ds)
-    assert value == pytest.approx(np.mean(SoftmaxFocalLoss(gamma=2.0).loss(y, raw)), rel=1e-12)
+    name, value, _ = multiclass_focal_metric(gamma=2.0)(raw, ds)
+    assert value == pytest.approx(np.mean(MulticlassFocalLoss(gamma=2.0).loss(y, raw)), rel=1e-12)
 
 
 def test_apply_init_score_sets_every_dataset():

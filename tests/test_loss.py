@@ -50,8 +50,8 @@ def test_parameters_are_keyword_only_and_stored():
         FocalLoss(2.0)  # type: ignore[misc]
     loss = FocalLoss(gamma=np.float32(0.5), alpha=None, epsilon=0)
     assert (loss.gamma, loss.alpha, loss.epsilon, loss.hessian) == (0.5, None, 0.0, "positive")
-    assert loss.class_weights == (1.0, 1.0)
-    assert FocalLoss(alpha=0.25).class_weights == (0.25, 0.75)
+    np.testing.assert_array_equal(loss.class_weights(), [1.0, 1.0])
+    np.testing.assert_array_equal(FocalLoss(alpha=0.25).class_weights(), [0.75, 0.25])  # class order
     assert eval(repr(loss), {"FocalLoss": FocalLoss}) == loss
     assert pickle.loads(pickle.dumps(loss)) == loss
 
@@ -128,8 +128,13 @@ def test_two_dimensional_input_is_elementwise():
 
 
 def test_predict_proba_is_stable_sigmoid():
-    p = FocalLoss().predict_proba(np.array([-800.0, -1.0, 0.0, 1.0, 800.0]))
-    np.testing.assert_allclose(p, [0.0, 1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-1)), 1.0], rtol=1e-15, atol=1e-300)
+    proba = FocalLoss().predict_proba(np.array([-800.0, -1.0, 0.0, 1.0, 800.0, 700.0]))
+    assert proba.shape == (6, 2)
+    p = [0.0, 1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-1)), 1.0, 1.0]
+    np.testing.assert_allclose(proba[:, 1], p, rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(proba[:, 0], [1.0, *p[3:0:-1], 0.0, np.exp(-700.0)], rtol=1e-15, atol=1e-300)
+    # class 0 is σ(−x) computed directly: its tiny values keep their digits (not 1 − 1.0 = 0)
+    assert proba[5, 0] > 0
 
 
 # -- init score ------------------------------------------------------------------------------
@@ -182,12 +187,14 @@ def test_init_score_extreme_imbalance_and_degenerate_labels():
         g = FocalLoss(gamma=gamma, alpha=None, epsilon=0.0).gradient(y, np.full_like(y, c)).sum()
         scale = np.abs(FocalLoss(gamma=gamma, alpha=None, epsilon=0.0).gradient(y, np.full_like(y, c))).sum()
         assert np.isfinite(c) and c < -4 and abs(g) <= 1e-12 * scale
-    with pytest.raises(ValueError, match="no positive weight"):
+    with pytest.raises(ValueError, match="class 1 has no samples with positive weight"):
         FocalLoss().init_score(np.zeros(10))
-    with pytest.raises(ValueError, match="no negative weight"):
+    with pytest.raises(ValueError, match="class 0 has no samples with positive weight"):
         FocalLoss().init_score(np.ones(10))
-    with pytest.raises(ValueError, match="no positive weight"):
+    with pytest.raises(ValueError, match=r"alpha=0.0 gives class 1 the weight 0"):
         FocalLoss(alpha=0.0).init_score(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"alpha=1.0 gives class 0 the weight 0"):
+        FocalLoss(alpha=1.0).init_score(np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="sample_weight must be finite and >= 0"):
         FocalLoss().init_score(np.array([0.0, 1.0]), np.array([1.0, -1.0]))
 

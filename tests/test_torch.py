@@ -11,7 +11,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from focalboost import _torch_ops  # noqa: E402
+from focalboost import config_context  # noqa: E402
+from focalboost._math import dispatch  # noqa: E402
 from focalboost.torch import SigmoidFocalLoss, sigmoid_focal_loss  # noqa: E402
 
 from .reference import binary_loss  # noqa: E402
@@ -40,9 +41,13 @@ def torchvision_focal(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
 @pytest.fixture(params=[True, False], ids=["fused", "eager"])
 def fused(request):
     """Run a test through the fused CPU kernel (numba, when installed) and the eager core."""
-    previous = _torch_ops.set_fused(request.param)
-    yield request.param
-    _torch_ops.set_fused(previous)
+    with config_context(fast=request.param):
+        yield request.param
+
+
+def _sfl(inputs, targets, alpha=0.25, gamma=2.0, epsilon=1e-3, reduction="none", weight=None):
+    """These tests' argument order (epsilon before reduction), on the public signature."""
+    return sigmoid_focal_loss(inputs, targets, alpha, gamma, reduction, epsilon=epsilon, weight=weight)
 
 
 def _data(n=400, scale=4.0, seed=0, dtype=torch.float64):
@@ -66,7 +71,7 @@ def _grad(fn, x, *args, **kw):
 def test_equals_torchvision_at_epsilon_zero(fused, gamma, alpha):
     # |x| ≤ ~12: torchvision's 1 − p_t by subtraction is still accurate to ~1e-11 relative there.
     x, y = _data(scale=3.0)
-    ours, g_ours = _grad(sigmoid_focal_loss, x, y, alpha, gamma, 0.0)
+    ours, g_ours = _grad(_sfl, x, y, alpha, gamma, 0.0)
     ref, g_ref = _grad(torchvision_focal, x, y, alpha, gamma)
     torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-14)
     torch.testing.assert_close(g_ours, g_ref, rtol=1e-10, atol=1e-14)
@@ -79,7 +84,7 @@ def test_soft_labels_and_hessian_match_mpmath(fused, alpha):
     for gamma, eps in [(0.5, 0.0), (2.0, 1e-3), (0.1, 1e-3)]:
         x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
         y = torch.tensor(ys, dtype=torch.float64)
-        loss = sigmoid_focal_loss(x, y, alpha, gamma, eps)
+        loss = _sfl(x, y, alpha, gamma, eps)
         (g,) = torch.autograd.grad(loss.sum(), x, create_graph=True)
         (h,) = torch.autograd.grad(g.sum(), x)  # elementwise loss: this is the Hessian diagonal
         ref = [binary_loss(yi, xi, gamma, eps, alpha) for xi, yi in zip(xs, ys, strict=True)]
@@ -91,7 +96,7 @@ def test_soft_labels_and_hessian_match_mpmath(fused, alpha):
 def test_autograd_hessian_is_diagonal_of_core():
     x, y = _data(n=12, scale=10.0)
     y[::3] = 0.4
-    hess = torch.autograd.functional.hessian(lambda a: sigmoid_focal_loss(a, y, 0.25, 0.5, 0.0, "sum"), x)
+    hess = torch.autograd.functional.hessian(lambda a: _sfl(a, y, 0.25, 0.5, 0.0, "sum"), x)
     ref = [float(binary_loss(float(b), float(a), 0.5, 0.0, 0.25)[2]) for a, b in zip(x, y, strict=True)]
     ref = torch.tensor(ref, dtype=x.dtype)
     torch.testing.assert_close(hess, torch.diag(ref), rtol=1e-10, atol=1e-14)
@@ -104,11 +109,11 @@ def test_finite_at_saturated_logits(fused, dtype, epsilon):
     y = torch.tensor([0.0] * 6 + [1.0] * 6, dtype=dtype)
     for gamma in (0.1, 0.5, 0.9):
         for reduction in ("none", "mean"):
-            loss, g = _grad(sigmoid_focal_loss, x, y, 0.25, gamma, epsilon, reduction)
+            loss, g = _grad(_sfl, x, y, 0.25, gamma, epsilon, reduction)
             assert loss.dtype == dtype and g.dtype == dtype
             assert torch.isfinite(loss).all() and torch.isfinite(g).all(), (gamma, reduction)
         xr = x.detach().clone().requires_grad_(True)
-        (gg,) = torch.autograd.grad(sigmoid_focal_loss(xr, y, 0.25, gamma, epsilon).sum(), xr, create_graph=True)
+        (gg,) = torch.autograd.grad(_sfl(xr, y, 0.25, gamma, epsilon).sum(), xr, create_graph=True)
         (hh,) = torch.autograd.grad(gg.sum(), xr)
         assert torch.isfinite(hh).all()
 
@@ -118,7 +123,7 @@ def test_torchvision_formula_is_nan_where_ours_is_not():
     x = torch.tensor([20.0, -20.0])
     y = torch.tensor([1.0, 0.0])
     _, g_ref = _grad(torchvision_focal, x, y, 0.25, 0.5)
-    _, g_ours = _grad(sigmoid_focal_loss, x, y, 0.25, 0.5, 0.0)
+    _, g_ours = _grad(_sfl, x, y, 0.25, 0.5, 0.0)
     assert torch.isnan(g_ref).all()
     assert torch.isfinite(g_ours).all()
 
@@ -126,8 +131,8 @@ def test_torchvision_formula_is_nan_where_ours_is_not():
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_is_computed_in_float32(dtype):
     x, y = _data(n=64, dtype=dtype)
-    loss, g = _grad(sigmoid_focal_loss, x, y, 0.25, 2.0, 1e-3)
-    loss32, g32 = _grad(sigmoid_focal_loss, x.float(), y.float(), 0.25, 2.0, 1e-3)
+    loss, g = _grad(_sfl, x, y, 0.25, 2.0, 1e-3)
+    loss32, g32 = _grad(_sfl, x.float(), y.float(), 0.25, 2.0, 1e-3)
     assert loss.dtype == dtype and g.dtype == dtype
     assert torch.equal(loss, loss32.to(dtype)) and torch.equal(g, g32.to(dtype))
 
@@ -144,7 +149,7 @@ def test_gradcheck_and_gradgradcheck(fused, reduction):
     y.requires_grad_(True)
 
     def fn(a, b):
-        return sigmoid_focal_loss(a, b, 0.25, 0.5, 1e-3, reduction, w)
+        return _sfl(a, b, 0.25, 0.5, 1e-3, reduction, w)
 
     assert torch.autograd.gradcheck(fn, (x, y))
     assert torch.autograd.gradgradcheck(fn, (x, y))
@@ -154,8 +159,8 @@ def test_gradcheck_learned_weight_and_epsilon_zero():
     x, y = (t.reshape(2, 4) for t in _data(n=8, scale=3.0))
     w = torch.rand(1, 4, dtype=torch.float64, requires_grad=True)
     x.requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda a, b: sigmoid_focal_loss(a, y, 0.25, 0.7, 0.0, "mean", b), (x, w))
-    assert torch.autograd.gradgradcheck(lambda a, b: sigmoid_focal_loss(a, y, 0.25, 0.7, 0.0, "mean", b), (x, w))
+    assert torch.autograd.gradcheck(lambda a, b: _sfl(a, y, 0.25, 0.7, 0.0, "mean", b), (x, w))
+    assert torch.autograd.gradgradcheck(lambda a, b: _sfl(a, y, 0.25, 0.7, 0.0, "mean", b), (x, w))
 
 
 # -- torchvision's test ideas --------------------------------------------------------------------
@@ -165,7 +170,7 @@ def test_gradcheck_learned_weight_and_epsilon_zero():
 def test_ratio_to_bce_is_modulating_factor(alpha):
     x, y = _data(scale=3.0)
     eps, gamma = 1e-3, 2.0
-    fl = sigmoid_focal_loss(x, y, alpha, gamma, eps)
+    fl = _sfl(x, y, alpha, gamma, eps)
     bce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
     p = torch.sigmoid(x)
     p_t = p * y + (1 - p) * (1 - y)
@@ -176,7 +181,7 @@ def test_ratio_to_bce_is_modulating_factor(alpha):
 def test_gamma_zero_is_bce_in_loss_and_gradient(fused):
     x, _ = _data(scale=6.0)
     y = torch.rand(x.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))  # soft labels
-    ours, g_ours = _grad(sigmoid_focal_loss, x, y, -1, 0.0, 0.3)
+    ours, g_ours = _grad(_sfl, x, y, -1, 0.0, 0.3)
     ref, g_ref = _grad(F.binary_cross_entropy_with_logits, x, y, reduction="none")
     torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-15)
     torch.testing.assert_close(g_ours, g_ref, rtol=1e-12, atol=1e-15)
@@ -185,17 +190,17 @@ def test_gamma_zero_is_bce_in_loss_and_gradient(fused):
 def test_reductions_and_weight(fused):
     x, y = _data()
     w = torch.rand(x.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
-    none = sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "none")
-    torch.testing.assert_close(sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "mean"), none.mean(), rtol=1e-13, atol=0)
-    torch.testing.assert_close(sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "sum"), none.sum(), rtol=1e-13, atol=0)
-    torch.testing.assert_close(sigmoid_focal_loss(x, y, 0.25, 2.0, 1e-3, "none", w), none * w, rtol=1e-13, atol=0)
+    none = _sfl(x, y, 0.25, 2.0, 1e-3, "none")
+    torch.testing.assert_close(_sfl(x, y, 0.25, 2.0, 1e-3, "mean"), none.mean(), rtol=1e-13, atol=0)
+    torch.testing.assert_close(_sfl(x, y, 0.25, 2.0, 1e-3, "sum"), none.sum(), rtol=1e-13, atol=0)
+    torch.testing.assert_close(_sfl(x, y, 0.25, 2.0, 1e-3, "none", w), none * w, rtol=1e-13, atol=0)
     x2 = x.reshape(20, 20)
     w_row = torch.linspace(0, 2, 20, dtype=torch.float64)
-    _, g_w = _grad(sigmoid_focal_loss, x2, y.reshape(20, 20), 0.25, 2.0, 1e-3, "mean", w_row)
-    _, g = _grad(sigmoid_focal_loss, x2, y.reshape(20, 20), 0.25, 2.0, 1e-3, "mean")
+    _, g_w = _grad(_sfl, x2, y.reshape(20, 20), 0.25, 2.0, 1e-3, "mean", w_row)
+    _, g = _grad(_sfl, x2, y.reshape(20, 20), 0.25, 2.0, 1e-3, "mean")
     torch.testing.assert_close(g_w, g * w_row, rtol=1e-13, atol=0)
     w_row.requires_grad_(True)
-    (dw,) = torch.autograd.grad(sigmoid_focal_loss(x2, y.reshape(20, 20), 0.25, 2.0, 1e-3, "sum", w_row), w_row)
+    (dw,) = torch.autograd.grad(_sfl(x2, y.reshape(20, 20), 0.25, 2.0, 1e-3, "sum", w_row), w_row)
     torch.testing.assert_close(dw, none.reshape(20, 20).sum(0), rtol=1e-13, atol=0)
 
 
@@ -204,11 +209,8 @@ def test_fused_equals_eager():
     y[::7] = 0.5
     out = {}
     for flag in (True, False):
-        previous = _torch_ops.set_fused(flag)
-        try:
-            out[flag] = _grad(sigmoid_focal_loss, x, y, 0.25, 0.5, 1e-3, "none")
-        finally:
-            _torch_ops.set_fused(previous)
+        with config_context(fast=flag):
+            out[flag] = _grad(_sfl, x, y, 0.25, 0.5, 1e-3, "none")
     for a, b in zip(out[True], out[False], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
@@ -218,26 +220,34 @@ def test_chunked_eager_equals_whole(monkeypatch):
     x, y = (t.reshape(10, 10) for t in _data(n=100, scale=30.0))
     y[::3] = 0.3
     w = torch.linspace(0.0, 2.0, 10, dtype=torch.float64)
-    previous = _torch_ops.set_fused(False)
-    try:
+    with config_context(fast=False):
         out = {}
         for chunk in (1 << 30, 16):
-            monkeypatch.setattr(_torch_ops, "_CHUNK", chunk)
+            monkeypatch.setattr(dispatch, "_CHUNK", chunk)
             res = []
             for red in ("none", "mean"):
                 xr = x.detach().clone().requires_grad_(True)
-                loss = sigmoid_focal_loss(xr, y, 0.25, 0.5, 1e-3, red, w)
+                loss = _sfl(xr, y, 0.25, 0.5, 1e-3, red, w)
                 (g,) = torch.autograd.grad(loss.sum(), xr, create_graph=True)
                 (h,) = torch.autograd.grad(g.sum(), xr)
                 res += [loss.detach(), g.detach(), h]
             out[chunk] = res
-    finally:
-        _torch_ops.set_fused(previous)
     for a, b in zip(out[16], out[1 << 30], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-14, atol=0)
 
 
 # -- module, compile, errors ----------------------------------------------------------------------
+
+
+def test_torchvision_positional_call():
+    """``sigmoid_focal_loss(x, t, 0.25, 2.0, "mean")`` means what it means in torchvision."""
+    x, y = _data()
+    ref = torchvision_focal(x, y, 0.25, 2.0, "mean")
+    torch.testing.assert_close(sigmoid_focal_loss(x, y, 0.25, 2.0, "mean", epsilon=0.0), ref, rtol=1e-12, atol=0)
+    assert torch.equal(sigmoid_focal_loss(x, y, 0.25, 2.0, "mean"), sigmoid_focal_loss(x, y, reduction="mean"))
+    assert torch.equal(SigmoidFocalLoss(0.25, 2.0, "mean")(x, y), sigmoid_focal_loss(x, y, reduction="mean"))
+    with pytest.raises(TypeError):
+        sigmoid_focal_loss(x, y, 0.25, 2.0, "mean", 1e-3)  # type: ignore[misc]
 
 
 def test_module_equals_functional():
@@ -246,16 +256,16 @@ def test_module_equals_functional():
     for kw in [{}, {"alpha": None, "gamma": 0.5, "epsilon": 0.0, "reduction": "mean"}]:
         module = SigmoidFocalLoss(**kw)
         args = [kw.get(k, d) for k, d in (("alpha", 0.25), ("gamma", 2.0), ("epsilon", 1e-3), ("reduction", "none"))]
-        assert torch.equal(module(x, y), sigmoid_focal_loss(x, y, *args))
-        assert torch.equal(module(x, y, w), sigmoid_focal_loss(x, y, *args, weight=w))
+        assert torch.equal(module(x, y), _sfl(x, y, *args))
+        assert torch.equal(module(x, y, w), _sfl(x, y, *args, weight=w))
     assert "gamma=2.0" in repr(SigmoidFocalLoss())
 
 
 def test_torch_compile_matches_eager_without_graph_breaks():
     x, y = _data(n=64, scale=20.0, dtype=torch.float32)
-    compiled = torch.compile(sigmoid_focal_loss, fullgraph=True)  # fullgraph: a graph break raises
+    compiled = torch.compile(_sfl, fullgraph=True)  # fullgraph: a graph break raises
     got, g_got = _grad(compiled, x, y, 0.25, 0.5, 0.0, "mean")
-    ref, g_ref = _grad(sigmoid_focal_loss, x, y, 0.25, 0.5, 0.0, "mean")
+    ref, g_ref = _grad(_sfl, x, y, 0.25, 0.5, 0.0, "mean")
     torch.testing.assert_close(got, ref, rtol=1e-6, atol=1e-7)
     torch.testing.assert_close(g_got, g_ref, rtol=1e-5, atol=1e-8)
 
@@ -264,57 +274,58 @@ def test_errors():
     x = torch.zeros(3)
     y = torch.ones(3)
     with pytest.raises(ValueError, match=r"targets must have the shape of inputs.*\(2,\)"):
-        sigmoid_focal_loss(x, torch.ones(2))
+        _sfl(x, torch.ones(2))
     with pytest.raises(ValueError, match=r"targets must hold values in \[0, 1\], got 1.5"):
-        sigmoid_focal_loss(x, torch.tensor([0.0, 1.5, 1.0]))
+        _sfl(x, torch.tensor([0.0, 1.5, 1.0]))
     with pytest.raises(ValueError, match=r"got -0.5"):
-        sigmoid_focal_loss(x, torch.tensor([0.0, -0.5, 1.0]))
+        _sfl(x, torch.tensor([0.0, -0.5, 1.0]))
     with pytest.raises(ValueError, match=r"got nan"):
-        sigmoid_focal_loss(x, torch.tensor([0.0, float("nan"), 1.0]))
+        _sfl(x, torch.tensor([0.0, float("nan"), 1.0]))
     with pytest.raises(ValueError, match=r"reduction must be one of .* got 'avg'"):
-        sigmoid_focal_loss(x, y, reduction="avg")
+        _sfl(x, y, reduction="avg")
     with pytest.raises(ValueError, match=r"reduction"):
         SigmoidFocalLoss(reduction="batchmean")
     with pytest.raises(ValueError, match=r"weight must be broadcastable .* got shape \(2,\)"):
-        sigmoid_focal_loss(x, y, weight=torch.ones(2))
+        _sfl(x, y, weight=torch.ones(2))
     with pytest.raises(ValueError, match=r"gamma must be >= 0, got -1"):
-        sigmoid_focal_loss(x, y, gamma=-1)
+        _sfl(x, y, gamma=-1)
     with pytest.raises(ValueError, match=r"epsilon"):
-        sigmoid_focal_loss(x, y, epsilon=-1e-3)
+        _sfl(x, y, epsilon=-1e-3)
     with pytest.raises(ValueError, match=r"alpha must be <= 1, got 1.5"):
-        sigmoid_focal_loss(x, y, alpha=1.5)
+        _sfl(x, y, alpha=1.5)
     with pytest.raises(TypeError, match=r"inputs must be a torch.Tensor, got list"):
-        sigmoid_focal_loss([0.0], y)
+        _sfl([0.0], y)
     with pytest.raises(TypeError, match=r"inputs must be a floating-point tensor"):
-        sigmoid_focal_loss(torch.zeros(3, dtype=torch.int64), y)
+        _sfl(torch.zeros(3, dtype=torch.int64), y)
 
 
 def test_alpha_none_and_negative_switch_weighting_off():
     x, y = _data()
-    ref = sigmoid_focal_loss(x, y, 0.5, 2.0) * 2
-    torch.testing.assert_close(sigmoid_focal_loss(x, y, None, 2.0), ref, rtol=1e-14, atol=0)
-    torch.testing.assert_close(sigmoid_focal_loss(x, y, -1, 2.0), ref, rtol=1e-14, atol=0)
+    ref = _sfl(x, y, 0.5, 2.0) * 2
+    torch.testing.assert_close(_sfl(x, y, None, 2.0), ref, rtol=1e-14, atol=0)
+    torch.testing.assert_close(_sfl(x, y, -1, 2.0), ref, rtol=1e-14, atol=0)
 
 
 def test_integer_and_bool_targets():
     x, y = _data()
-    ref = sigmoid_focal_loss(x, y)
-    assert torch.equal(sigmoid_focal_loss(x, y.to(torch.int64)), ref)
-    assert torch.equal(sigmoid_focal_loss(x, y.to(torch.bool)), ref)
+    ref = _sfl(x, y)
+    assert torch.equal(_sfl(x, y.to(torch.int64)), ref)
+    assert torch.equal(_sfl(x, y.to(torch.bool)), ref)
 
 
 def test_fused_cuda_dispatch_traced_on_cpu(monkeypatch):
     # The CUDA path is torch.compile of the eager core helpers; trace them here (fullgraph, cheap
     # backend) by pretending the CPU is a CUDA device, and check the exact fallback on failure.
-    monkeypatch.setattr(_torch_ops, "_use_compiled", lambda x: not _torch_ops._compiling())
-    monkeypatch.setattr(_torch_ops, "_use_numba", lambda *a: False)
-    monkeypatch.setattr(_torch_ops, "_use_chunks", lambda x: False)
-    monkeypatch.setattr(_torch_ops, "_BACKEND", "aot_eager")
-    monkeypatch.setattr(_torch_ops, "_COMPILED", {})
+    from focalboost.torch import _autograd
+
+    monkeypatch.setattr(dispatch, "_torch_backend", lambda *t: "plain" if dispatch._tracing() else "compiled")
+    monkeypatch.setattr(_autograd, "_on_host", lambda x: False)
+    monkeypatch.setattr(dispatch, "_BACKEND", "aot_eager")
+    monkeypatch.setattr(dispatch, "_COMPILED", {})
     x, y = _data(n=50, scale=20.0)
     w = torch.rand(50, dtype=torch.float64)
     for red in ("mean",):  # one compile per helper: tracing is what is tested, not each variant
-        got, g_got = _grad(sigmoid_focal_loss, x, y, 0.25, 0.5, 0.0, red, w)
+        got, g_got = _grad(_sfl, x, y, 0.25, 0.5, 0.0, red, w)
         ref = [binary_loss(float(b), float(a), 0.5, 0.0, 0.25)[:2] for a, b in zip(x, y, strict=True)]
         loss_ref = torch.tensor([float(r[0]) for r in ref], dtype=torch.float64) * w
         g_ref = torch.tensor([float(r[1]) for r in ref], dtype=torch.float64) * w
@@ -322,16 +333,16 @@ def test_fused_cuda_dispatch_traced_on_cpu(monkeypatch):
             loss_ref, g_ref = loss_ref.mean(), g_ref / 50
         torch.testing.assert_close(got, loss_ref, rtol=1e-10, atol=1e-14)
         torch.testing.assert_close(g_got, g_ref, rtol=1e-10, atol=1e-14)
-    assert set(_torch_ops._COMPILED) == {"binary_loss", "binary_grad"}
+    assert set(dispatch._COMPILED) == {("binary", ("loss",), True), ("binary", ("grad",), True)}
 
     def broken(*args, **kwargs):
         raise RuntimeError("no triton")
 
-    monkeypatch.setattr(_torch_ops, "_COMPILED", {"binary_loss": broken, "binary_grad": broken})
-    monkeypatch.setattr(_torch_ops, "_COMPILE_FAILED", False)
+    monkeypatch.setattr(dispatch, "_COMPILED", {key: broken for key in dispatch._COMPILED})
+    monkeypatch.setattr(dispatch, "_COMPILE_FAILED", False)
     with pytest.warns(RuntimeWarning, match="failed to compile.*no triton"):
-        got2, g_got2 = _grad(sigmoid_focal_loss, x, y, 0.25, 0.5, 0.0, "mean", w)
-    assert _torch_ops._COMPILE_FAILED
+        got2, g_got2 = _grad(_sfl, x, y, 0.25, 0.5, 0.0, "mean", w)
+    assert dispatch._COMPILE_FAILED
     torch.testing.assert_close(got2, got, rtol=1e-14, atol=0)
     torch.testing.assert_close(g_got2, g_got, rtol=1e-14, atol=0)
 
@@ -344,15 +355,15 @@ def test_fused_cuda_dispatch_traced_on_cpu(monkeypatch):
 def test_cuda_fused_matches_cpu(dtype):
     x, y = _data(n=4096, scale=30.0, dtype=dtype)
     for gamma, eps, reduction in itertools.product((0.5, 2.0), (0.0, 1e-3), ("none", "mean")):
-        ref, g_ref = _grad(sigmoid_focal_loss, x, y, 0.25, gamma, eps, reduction)
-        got, g_got = _grad(sigmoid_focal_loss, x.cuda(), y.cuda(), 0.25, gamma, eps, reduction)
+        ref, g_ref = _grad(_sfl, x, y, 0.25, gamma, eps, reduction)
+        got, g_got = _grad(_sfl, x.cuda(), y.cuda(), 0.25, gamma, eps, reduction)
         assert got.dtype == dtype and g_got.dtype == dtype and g_got.is_cuda
         # Triton's float32 exp/log are approximate to a few ulp (times |x| = 30 in the argument).
         tol = {torch.float16: 1e-2, torch.bfloat16: 1e-2, torch.float32: 1e-4, torch.float64: 1e-10}[dtype]
         tol = {"rtol": tol, "atol": tol * 1e-2}
         torch.testing.assert_close(got.cpu(), ref, **tol)
         torch.testing.assert_close(g_got.cpu(), g_ref, **tol)
-    assert not _torch_ops._COMPILE_FAILED
+    assert not dispatch._COMPILE_FAILED
 
 
 @CUDA
@@ -360,4 +371,4 @@ def test_cuda_gradgradcheck():
     x, _ = _data(n=10, scale=8.0)
     y = torch.rand(10, dtype=torch.float64).cuda()
     x = x.cuda().requires_grad_(True)
-    assert torch.autograd.gradgradcheck(lambda a: sigmoid_focal_loss(a, y, 0.25, 0.5, 0.0, "mean"), (x,))
+    assert torch.autograd.gradgradcheck(lambda a: _sfl(a, y, 0.25, 0.5, 0.0, "mean"), (x,))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from focalboost import FocalLoss, SoftmaxFocalLoss
+from focalboost import FocalLoss, MulticlassFocalLoss
 
 xgb = pytest.importorskip("xgboost")
 
@@ -16,8 +16,8 @@ from focalboost.xgboost import (  # noqa: E402
     apply_init_score,
     focal_metric,
     focal_objective,
-    softmax_focal_metric,
-    softmax_focal_objective,
+    multiclass_focal_metric,
+    multiclass_focal_objective,
 )
 
 PARAMS = {"nthread": 1, "seed": 0, "max_depth": 3, "eta": 0.3}
@@ -61,20 +61,20 @@ def test_native_route_reproduces_builtin_binary():
     ours = xgb.train({**PARAMS, "disable_default_eval_metric": 1}, dtrain, 30, obj=obj)
     ref = xgb.train({**PARAMS, "objective": "binary:logistic", "base_score": y.mean()}, xgb.DMatrix(X, y), 30)
     dtest = xgb.DMatrix(X, base_margin=np.full(len(X), init))
-    p_ours = FocalLoss().predict_proba(ours.predict(dtest, output_margin=True))
+    p_ours = FocalLoss().predict_proba(ours.predict(dtest, output_margin=True))[:, 1]
     np.testing.assert_allclose(p_ours, ref.predict(xgb.DMatrix(X)), rtol=0, atol=1e-6)
 
 
 def test_native_route_reproduces_builtin_multiclass():
     X, y = _multi()
-    obj = softmax_focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
+    obj = multiclass_focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
     dtrain = xgb.DMatrix(X, y)
     init = apply_init_score(dtrain, objective=obj)
     assert init.shape == (4,)
     ours = xgb.train({**PARAMS, "num_class": 4, "disable_default_eval_metric": 1}, dtrain, 20, obj=obj)
     ref = xgb.train({**PARAMS, "objective": "multi:softprob", "num_class": 4}, xgb.DMatrix(X, y), 20)
     dtest = xgb.DMatrix(X, base_margin=np.tile(init, (len(X), 1)))
-    p_ours = SoftmaxFocalLoss().predict_proba(ours.predict(dtest, output_margin=True))
+    p_ours = MulticlassFocalLoss().predict_proba(ours.predict(dtest, output_margin=True))
     np.testing.assert_allclose(p_ours, ref.predict(xgb.DMatrix(X)), rtol=0, atol=1e-5)
 
 
@@ -119,12 +119,12 @@ def test_multiclass_objective_hessian_convention():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 3, 40)
     raw = rng.normal(size=(40, 3))
-    grad, hess = softmax_focal_objective(gamma=2.0)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
-    g_ref, h_ref = SoftmaxFocalLoss(gamma=2.0).gradient_hessian(y, raw)
+    grad, hess = multiclass_focal_objective(gamma=2.0)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
+    g_ref, h_ref = MulticlassFocalLoss(gamma=2.0).gradient_hessian(y, raw)
     np.testing.assert_array_equal(grad, g_ref)
     np.testing.assert_allclose(hess, 2.0 * h_ref, rtol=1e-15)  # XGBoost's multi:softprob convention
-    _, value = softmax_focal_metric(gamma=2.0)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
-    assert value == pytest.approx(np.mean(SoftmaxFocalLoss(gamma=2.0).loss(y, raw)), rel=1e-12)
+    _, value = multiclass_focal_metric(gamma=2.0)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
+    assert value == pytest.approx(np.mean(MulticlassFocalLoss(gamma=2.0).loss(y, raw)), rel=1e-12)
 
 
 def test_builtin_eval_metric_next_to_focal_and_callable_refused():

@@ -5,7 +5,7 @@
   once ``σ(x)`` rounds to 1, ``(1 − p_t)`` is exactly 0 and autograd's derivative of
   ``(1 − p_t)^γ`` is ``γ · 0^(γ−1) = ∞`` for ``0 < γ < 1``, multiplied by ``dp/dx = 0``: NaN.
   It is a reference reproduced on purpose, not a second copy of our formula.
-* ``"stabilized"``: the paper's ε formula (its eq. 11), ``focalboost._core.binary_focal`` on
+* ``"stabilized"``: the paper's ε formula (its eq. 11), ``focalboost._math.binary.binary_focal`` on
   torch tensors, differentiated by autograd; ``(q + ε)^γ`` keeps the base ≥ ε > 0.
 * ``"focalboost"``: :func:`focalboost.torch.sigmoid_focal_loss`, whose backward is the closed-form
   derivative of the core (imported lazily).
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .._core import binary_focal
+from .._math.binary import binary_focal
 
 LOSSES = ("original", "stabilized", "focalboost")
 LossFn = Callable[..., torch.Tensor]

@@ -153,7 +153,7 @@ def plot_focal_curves(
     import torch
     from matplotlib.figure import Figure
 
-    from .._core import binary_focal, positive_term
+    from .._math.binary import binary_focal, positive_term
     from ._losses import original_focal_loss
 
     fig = Figure(figsize=(17, 7.5), layout="constrained")

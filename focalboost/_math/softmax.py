@@ -1,10 +1,10 @@
 """The math core of the multiclass (softmax) focal loss: the one place its formulas are written.
 
 Everything here is elementwise per sample (or per sample and class) and never reduces over
-samples. Weights, means, signs and shapes belong to the callers (:mod:`focalboost._softmax_loss`,
+samples. Weights, means, signs and shapes belong to the callers (:mod:`focalboost._loss`,
 the boosting adapters, :mod:`focalboost.torch`).
 
-Notation (DESIGN.md §2): raw predictions ``z`` of shape ``(n, K)``, ``p = softmax(z)``, true
+Notation: raw predictions ``z`` of shape ``(n, K)``, ``p = softmax(z)``, true
 class ``c``, per-class weight ``α_c``, focusing parameter ``γ ≥ 0``, smoothing ``ε ≥ 0``::
 
     L = −α_c (1 − p_c + ε)^γ log p_c
@@ -28,24 +28,29 @@ Both contain ``1/r``, which is unbounded for ``ε = 0`` as ``p_c → 1``. The ra
 with ``q_j = 1 − p_j`` and ``p_j q_j / r`` equal to ``p_c ρ_c`` for ``j = c`` and to
 ``−q_j ρ_j`` otherwise: every factor is bounded, ``ℓ`` only appears as ``a`` (or in the loss
 itself), so every output is finite for every finite logit and ``γ ≥ 0, ε ≥ 0``. For ``K = 2``
-and ``z = (0, x)`` these are exactly the binary formulas of :func:`focalboost._core.positive_term`
+and ``z = (0, x)`` these are exactly the binary formulas of :func:`focalboost._math.binary.positive_term`
 (there ``t = ρ_c``), split into the same ``h_base`` and ``h_turn``.
 
-Two layers, as in :mod:`focalboost._core`:
+Three layers:
 
 * :func:`class_term` (per sample) and :func:`entry_terms` (per sample and class) hold the
   formulas, with arithmetic operators only: the same functions run on numpy arrays, torch and
   cupy tensors, and on plain floats inside a numba kernel.
 * :func:`softmax_parts`, :func:`softmax_focal` and :func:`softmax` compute the stable
   primitives (``p``, ``q``, ``s``, ``log p_c``, ``ρ``) with an array namespace ``xp`` (``exp``,
-  ``log1p``, ``max``, ``argmax``, ``sum``, ``where``, ``arange``) and assemble the outputs.
+  ``log1p``, ``max``, ``argmax``, ``sum``, ``where``, ``arange``) and assemble the outputs, for
+  every row at once (numpy without numba, torch, cupy).
+* :func:`focal_row` is the same for one sample with plain floats and :mod:`math`, step for step:
+  the fused numba kernel (:mod:`focalboost._math.kernels`) compiles it, and CatBoost's
+  per-object multiclass objective calls it as plain Python.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
-from ._core import combine_hessian, sigmoid_parts
+from .binary import combine_hessian, sigmoid_parts
 
 Array = Any
 
@@ -97,7 +102,7 @@ def entry_terms(
     -------
     grad, h_base, h_turn
         ``∂f/∂z_j = −ρ_j G`` and ``∂²f/∂z_j² = h_base + h_turn`` with ``h_base ≥ 0``; the
-        Hessian policies are built from the two parts by :func:`focalboost._core.combine_hessian`.
+        Hessian policies are built from the two parts by :func:`focalboost._math.binary.combine_hessian`.
     """
     grad = -(rho * g)
     rho2 = rho * rho
@@ -130,6 +135,20 @@ def log_neg_dloss_dp(u: Array, gamma: float, epsilon: float, xp: Any) -> Array:
         l1p = xp.log1p(x)
         a_over_r = xp.where(u >= 0, l1p / x, x * (l1p - u))
     return gamma * log_r - log_p + xp.log1p(gamma * a_over_r)
+
+
+def zero_epsilon(epsilon: float, smallest_subnormal: float) -> bool:
+    """Whether ``ρ`` takes the ``ε = 0`` branch in a dtype whose smallest subnormal is given.
+
+    An ``ε`` below half the smallest subnormal (``1e-46`` in float32) rounds to 0 in ``s + ε``:
+    there ``ε > 0`` would give ``0/0`` where ``s`` underflows, so such an ``ε`` takes the
+    ``ε = 0`` branch, which is exactly what the dtype computes with it everywhere else.
+    """
+    return not epsilon > 0.5 * smallest_subnormal
+
+
+#: The smallest subnormal float64, for :func:`focal_row` (which computes in float64).
+FLOAT64_SMALLEST_SUBNORMAL = 2.2250738585072014e-308 * 2.220446049250313e-16
 
 
 class SoftmaxParts(NamedTuple):
@@ -206,11 +225,8 @@ def softmax_parts(y: Array, z: Array, epsilon: float, xp: Any) -> SoftmaxParts:
     p_c = xp.sum(xp.where(onehot, p, zero), axis=1, keepdims=True)
     z_c = xp.sum(xp.where(onehot, z, zero), axis=1, keepdims=True)
     log_p_c = (z_c - m) - xp.log1p(o_k)
-    # An ε below half the smallest subnormal of z's dtype (1e-46 in float32) rounds to 0 in
-    # s + ε: there ε > 0 would give 0/0 where s underflows, so such an ε takes the ε = 0 branch
-    # (exactly what the dtype computes with it everywhere else).
     fi = xp.finfo(z.dtype)
-    if epsilon > 0.5 * float(fi.smallest_normal) * float(fi.eps):
+    if not zero_epsilon(epsilon, float(fi.smallest_normal) * float(fi.eps)):
         rho = xp.where(onehot, s, -p) / (s + epsilon)
     else:
         # Softmax over the classes j ≠ c: exp(z_j − max_{i≠c} z_i), the true class masked out
@@ -279,6 +295,109 @@ def softmax_focal(
         out_grad = grad if scale is None else scale * grad
     out_hess = None
     if hessian is not None:
-        h = combine_hessian(h_base, h_turn, hessian, xp)
+        h = combine_hessian(h_base, h_turn, hessian == "exact")
         out_hess = h if scale is None else scale * h
     return out_loss, out_grad, out_hess
+
+
+def make_focal_row(class_term: Any, entry_terms: Any, combine_hessian: Any) -> Any:
+    """:func:`focal_row` with the given callees: the numba kernel passes their compiled forms (a
+    jitted function can call only jitted functions), the module passes the plain ones below."""
+
+    def focal_row(
+        z: Any,
+        c: int,
+        gamma: float,
+        epsilon: float,
+        zero_eps: bool,
+        exact: bool,
+        scale: float,
+        e: Any,
+        grad: Any,
+        hess: Any,
+        derivatives: bool,
+    ) -> float:
+        """One sample of :func:`softmax_focal`, with plain floats (the scalar form of :func:`softmax_parts`).
+
+        Parameters
+        ----------
+        z : sequence of float, length K
+            The sample's finite raw scores, as Python floats or a float64 array row (the numba
+            kernel copies each row to float64 first).
+        c : int
+            Its class, in ``[0, K)``.
+        gamma, epsilon : float
+        zero_eps : bool
+            ``zero_epsilon(epsilon, FLOAT64_SMALLEST_SUBNORMAL)``, computed once by the caller.
+        exact : bool
+            The exact Hessian (True) or the ``"positive"`` policy (False).
+        scale : float
+            Multiplies every output (the class weight times the sample weight).
+        e : mutable sequence of float, length K
+            Scratch space.
+        grad, hess : mutable sequences of float, length K
+            Written with ``scale · ∂L/∂z_j`` and ``scale · ∂²L/∂z_j²`` when ``derivatives`` is True.
+        derivatives : bool
+
+        Returns
+        -------
+        float
+            ``scale · L``.
+
+        Notes
+        -----
+        Step for step :func:`softmax_parts` (first argmax, ``e = exp(z − max z)``, ``O`` the sum
+        without the maximum, ``log p_c = (z_c − max z) − log1p(O)``, ``1 − p_j`` as ``O / Z`` at the
+        maximum, ``s`` summed over the other classes, ``ρ`` by division or, for ``ε = 0``, as a
+        softmax over the other classes), then :func:`class_term` and :func:`entry_terms`.
+        """
+        k_classes = len(z)
+        m = z[0]
+        k = 0
+        for j in range(1, k_classes):
+            if z[j] > m:
+                m = z[j]
+                k = j
+        o_k = 0.0
+        s_sum = 0.0
+        for j in range(k_classes):
+            e[j] = math.exp(z[j] - m)
+            if j != k:
+                o_k += e[j]
+            if j != c:
+                s_sum += e[j]
+        big_z = 1.0 + o_k
+        p_c = e[c] / big_z
+        s = s_sum / big_z
+        log_p_c = (z[c] - m) - math.log1p(o_k)
+        f, g, w, r, a = class_term(p_c, s, log_p_c, gamma, epsilon)
+        if not derivatives:
+            return scale * f
+        m_o = -math.inf
+        sum_o = 0.0
+        if zero_eps:  # ρ as a softmax over the classes j ≠ c, shifted by their own maximum
+            for j in range(k_classes):
+                if j != c and z[j] > m_o:
+                    m_o = z[j]
+            for j in range(k_classes):
+                if j != c:
+                    sum_o += math.exp(min(z[j] - m_o, 0.0))
+        for j in range(k_classes):
+            p_j = e[j] / big_z
+            q_j = o_k / big_z if j == k else 1.0 - p_j  # no cancellation: p_j ≤ 1/2 off the maximum
+            if not zero_eps:
+                rho = (s if j == c else -p_j) / (s + epsilon)
+            elif j == c:
+                rho = 1.0
+            else:
+                rho = -(math.exp(min(z[j] - m_o, 0.0)) / sum_o)
+            pq_over_r = p_j * rho if j == c else -(q_j * rho)
+            gj, h_base, h_turn = entry_terms(rho, p_j * q_j, pq_over_r, p_c, g, w, r, a, gamma)
+            grad[j] = scale * gj
+            hess[j] = scale * combine_hessian(h_base, h_turn, exact)
+        return scale * f
+
+    return focal_row
+
+
+focal_row = make_focal_row(class_term, entry_terms, combine_hessian)

@@ -1,9 +1,9 @@
-"""The math core: the binary (stabilized) focal loss and its derivatives.
+"""The binary (stabilized) focal loss and its derivatives: the one place their formulas are written.
 
 Everything here is elementwise and never reduces. Weights, sums, signs and shapes belong to
-the callers (:mod:`focalboost._loss` and the adapters).
+the callers (:mod:`focalboost._loss`, the adapters).
 
-Notation (DESIGN.md §2): raw prediction ``x``, ``p = σ(x)``, ``q = 1 − p = σ(−x)``, label
+Notation: raw prediction ``x``, ``p = σ(x)``, ``q = 1 − p = σ(−x)``, label
 ``y ∈ [0, 1]``, class weights ``α₁`` (positive term) and ``α₀`` (negative term), focusing
 parameter ``γ ≥ 0`` and smoothing constant ``ε ≥ 0``::
 
@@ -14,10 +14,10 @@ variable, ``f(x) = −(q + ε)^γ log p``, gives the loss and all its derivative
 
 The module has two layers:
 
-* :func:`positive_term` holds the formulas. It uses arithmetic operators only (no function of
-  any array library), so the *same Python function* runs on numpy arrays, torch and cupy
-  tensors, and on plain floats inside a numba kernel (``focalboost._fast`` compiles it). This
-  is the single place where the focal formulas are written.
+* :func:`positive_term` and :func:`combine_hessian` hold the formulas. They use arithmetic
+  operators only (no function of any array library), so the *same Python functions* run on
+  numpy arrays, torch and cupy tensors, and on plain floats inside a numba kernel
+  (:mod:`focalboost._math.kernels` compiles them).
 * :func:`sigmoid_parts` and :func:`binary_focal` compute the stable primitives ``p, q, log p,
   log q`` with the array namespace ``xp`` and combine the two mirrored terms.
 """
@@ -59,8 +59,8 @@ def positive_term(p: Any, q: Any, log_p: Any, gamma: float, epsilon: float) -> t
         f'' =  w p q (1 + 2 γ t)  +  w γ t a (p (1 + (γ − 1) t) − q)
                └──── h_base ────┘    └────────── h_turn ───────────┘
 
-    The form of DESIGN.md §2, ``f'' = p w [γ t (q log p + q − p log p − (γ−1) p t log p) +
-    q (1 + γ t)]``, expands to the same expression. No term holds a negative power of
+    The compact form ``f'' = p w [γ t (q log p + q − p log p − (γ−1) p t log p) + q (1 + γ t)]``
+    expands to the same expression. No term holds a negative power of
     anything that can reach zero (the singular ``(1 − p)^(γ−1)`` of the derivative with
     respect to ``p`` cancels against ``dp/dx = p q``), and ``log p`` only ever appears as
     ``a = −p log p``, which is bounded, or in ``f`` itself. So every output is finite for every
@@ -103,17 +103,20 @@ def sigmoid_parts(x: Array, xp: Any) -> tuple[Array, Array, Array, Array]:
     return p, q, log_p, log_q
 
 
-def combine_hessian(h_base: Array, h_turn: Array, hessian: str, xp: Any) -> Array:
-    """Apply a Hessian policy to the split second derivative of one term.
+def combine_hessian(h_base: Any, h_turn: Any, exact: Any) -> Any:
+    """Apply a Hessian policy to a second derivative split as ``h_base + h_turn``.
 
-    ``"exact"`` returns ``h_base + h_turn``; ``"positive"`` drops the negative part of
-    ``h_turn``, which gives ``max(f'', h_base)``: never below ``f''``, strictly positive
-    wherever ``p q > 0``, and equal to ``f''`` wherever the term's own probability is at least
-    ``1 / (1 + min(γ, 1))`` (every correctly classified point when ``γ ≥ 1``).
+    ``exact=True`` returns ``h_base + h_turn``; ``exact=False`` (the ``"positive"`` policy) drops
+    the negative part of ``h_turn``, which gives ``max(f'', h_base)``: never below ``f''``,
+    strictly positive wherever ``h_base > 0``, and equal to ``f''`` wherever ``h_turn ≥ 0`` (for
+    the binary term: wherever the term's own probability is at least ``1 / (1 + min(γ, 1))``,
+    every correctly classified point when ``γ ≥ 1``).
+
+    Arithmetic and comparisons only (``h_turn`` times the mask ``h_turn > 0 or exact``), so the
+    same function runs on arrays of any library and on floats inside a numba kernel. Both parts
+    are finite, so the product never meets ``0 · ∞``. This is the one place the policy is written.
     """
-    if hessian == "exact":
-        return h_base + h_turn
-    return h_base + xp.maximum(h_turn, xp.zeros_like(h_turn))
+    return h_base + h_turn * ((h_turn > 0) | exact)
 
 
 def binary_focal(
@@ -152,5 +155,6 @@ def binary_focal(
     out_grad = c1 * d1 - c0 * d0 if gradient else None
     out_hess = None
     if hessian is not None:
-        out_hess = c1 * combine_hessian(hb1, ht1, hessian, xp) + c0 * combine_hessian(hb0, ht0, hessian, xp)
+        exact = hessian == "exact"
+        out_hess = c1 * combine_hessian(hb1, ht1, exact) + c0 * combine_hessian(hb0, ht0, exact)
     return out_loss, out_grad, out_hess

@@ -1,27 +1,26 @@
-"""The fused CPU path: numba kernels compiled from the core's formulas, for numpy inputs.
+"""The fused CPU kernels: numba compiled from the formulas of :mod:`.binary` and :mod:`.softmax`.
 
-The generic path (:func:`focalboost._core.binary_focal` on numpy arrays) makes some twenty
-full-size temporaries per call. The binary kernel makes none: one pass over the rows, each row
-computed in registers and written into preallocated outputs, branch-free so that LLVM
-vectorizes it (4 rows per AVX2 instruction), on row blocks run by a thread pool (the kernel
-releases the GIL).
+The plain array path (:func:`focalboost._math.binary.binary_focal` on numpy arrays) makes some
+twenty full-size temporaries per call. The binary kernel makes none: one pass over the rows,
+each row computed in registers and written into preallocated outputs, branch-free so that LLVM
+vectorizes it (4 rows per AVX2 instruction), on row blocks run by a thread pool (the kernels
+release the GIL). The softmax kernel runs :func:`focalboost._math.softmax.focal_row` on each row,
+with one row of scratch memory per block.
 
-No formula is written twice. The focal term itself is :func:`focalboost._core.positive_term`,
-compiled as is (it uses arithmetic operators only, so ``numba.njit`` turns the very function the
-generic path runs into a scalar kernel). What the kernel adds are the scalar forms of the array
-primitives around it: the stable sigmoid parts (:func:`focalboost._core.sigmoid_parts`, with
-``exp`` and ``log1p`` as polynomials, since libm calls cannot be vectorized), the Hessian policy
-(:func:`focalboost._core.combine_hessian`) and the mirrored combination of
-:func:`focalboost._core.binary_focal` (one term for a hard label, both for a soft one);
-``tests/test_fast.py`` pins each of them to its original, and the whole kernel to the generic
-path, to 1e-12 relative. :mod:`focalboost._fast_softmax` does the same for the softmax core.
+No formula is written twice. The focal terms (:func:`~focalboost._math.binary.positive_term`,
+:func:`~focalboost._math.binary.combine_hessian`, :func:`~focalboost._math.softmax.focal_row`)
+are compiled as they are: they use arithmetic operators and :mod:`math` only, so ``numba.njit``
+turns the very functions the plain path runs into scalar kernels. What this module adds are the
+scalar forms of the binary array primitives (:func:`~focalboost._math.binary.sigmoid_parts`,
+with ``exp`` and ``log1p`` as polynomials, since libm calls cannot be vectorized) and the
+mirrored combination of :func:`~focalboost._math.binary.binary_focal` (one term for a hard
+label, both for a soft one); the tests pin each piece to its original, and each kernel to the
+plain path, to 1e-12 relative.
 
-Without numba (it is the ``fast`` extra) :func:`enabled` is False and
-:class:`focalboost.FocalLoss` uses the generic path. Setting the environment variable
-``FOCALBOOST_DISABLE_FAST=1`` before import, or calling :func:`set_enabled` (private, for tests
-and benchmarks), switches the fast path off too. Compiled kernels are cached on disk by numba
-(``cache=True``): the first call in a fresh environment compiles for a few seconds, later
-processes load them in well under a second.
+This module is imported on first use (:mod:`focalboost._math.dispatch`), never by
+``import focalboost``. Without numba its functions run as plain Python (slowly: only the tests
+do that). Compiled kernels are cached on disk by numba (``cache=True``): the first call in a
+fresh environment compiles for a few seconds, later processes load them in well under a second.
 """
 
 from __future__ import annotations
@@ -34,35 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
+from .. import _config
+from . import binary, softmax
 
 try:  # numba is optional (the ``fast`` extra)
     import numba
 except ImportError:  # pragma: no cover - exercised only where numba is not installed
     numba = None  # type: ignore[assignment]
 
-__all__ = ["all_valid", "available", "binary_focal", "enabled", "set_enabled", "supports"]
-
-_ENABLED = numba is not None and os.environ.get("FOCALBOOST_DISABLE_FAST", "") not in ("1", "true", "True", "yes")
-
-
-def available() -> bool:
-    """Whether numba is importable, so that the fused kernels can be compiled."""
-    return numba is not None
-
-
-def enabled() -> bool:
-    """Whether :class:`focalboost.FocalLoss` dispatches numpy inputs to the fused kernels."""
-    return _ENABLED
-
-
-def set_enabled(flag: bool) -> bool:
-    """Switch the fast path on or off (it stays off without numba); return the previous setting."""
-    global _ENABLED
-    previous = _ENABLED
-    _ENABLED = bool(flag) and numba is not None
-    return previous
-
+__all__ = ["all_valid", "binary_focal", "softmax_focal", "supports", "supports_softmax"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -84,10 +63,10 @@ def supports(*arrays: Any) -> bool:
 
 
 # -- scalar primitives ---------------------------------------------------------------------------
-# Scalar forms of the array primitives of _core, branch-free so that LLVM vectorizes the loop
+# Scalar forms of the array primitives of .binary, branch-free so that LLVM vectorizes the loop
 # (4 rows per AVX2 instruction). libm's exp and log are opaque calls that stop vectorization, so
-# exp(t ≤ 0) and log1p(e ∈ [0, 1]) are written here as polynomials; tests/test_fast.py pins each
-# primitive to numpy's exp / log1p and to _core.sigmoid_parts within a few ulps.
+# exp(t ≤ 0) and log1p(e ∈ [0, 1]) are written here as polynomials; the tests pin each primitive
+# to numpy's exp / log1p and to binary.sigmoid_parts within a few ulps.
 
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split (fdlibm): k · _LN2_HI is exact for |k| < 2¹¹
 _LN2_LO = 1.90821492927058770002e-10
@@ -159,7 +138,7 @@ def _log1p_unit(e: float) -> float:
 
 
 def _sigmoid_parts(x: float) -> tuple[float, float, float, float]:
-    """Scalar :func:`focalboost._core.sigmoid_parts`: stable ``p, q, log p, log q``, branch-free."""
+    """Scalar :func:`focalboost._math.binary.sigmoid_parts`: stable ``p, q, log p, log q``, branch-free."""
     e = _exp_nonpos_nb(-abs(x))  # ∈ [0, 1]: never overflows
     d = 1.0 + e  # ∈ [1, 2]
     big = 1.0 / d
@@ -171,18 +150,13 @@ def _sigmoid_parts(x: float) -> tuple[float, float, float, float]:
     return p, q, -(max(-x, 0.0) + l1pe), -(max(x, 0.0) + l1pe)
 
 
-def _combine_hessian(h_base: float, h_turn: float, exact: bool) -> float:
-    """Scalar :func:`focalboost._core.combine_hessian` (``exact`` or ``positive`` policy)."""
-    return h_base + (h_turn if exact else max(h_turn, 0.0))
-
-
 def _make_binary_rows(stamp: int, gamma_const: float | None) -> Any:
     """The binary kernel, as a closure so that numba's cache key covers the core.
 
     numba's on-disk cache (``cache=True``) is invalidated when *this* file changes, not when a
     function it calls from another module does. Its key does hash the closure's variables, so
     ``stamp`` (a hash of the core's code, see :func:`_code_stamp`) is captured here: editing
-    :func:`focalboost._core.positive_term` recompiles instead of loading a stale kernel.
+    :func:`focalboost._math.binary.positive_term` recompiles instead of loading a stale kernel.
     ``gamma_const`` (not None) freezes ``γ`` as a compile-time constant: LLVM then turns
     ``r ** 2.0`` into ``r * r`` and ``r ** 0.5`` into a square root, where a run-time ``γ``
     costs a ``pow`` call per row that also stops vectorization.
@@ -213,7 +187,7 @@ def _make_binary_rows(stamp: int, gamma_const: float | None) -> Any:
         want_grad = grad_out.shape[0] > 0
         want_hess = hess_out.shape[0] > 0
         # Pass 1, every row as a hard label: L = α_t f(z) with z = x, α_t = α₁ for y = 1 and
-        # z = −x, α_t = α₀ for y = 0 (the mirrored term of _core.binary_focal); dL/dx = ±α_t f'(z).
+        # z = −x, α_t = α₀ for y = 0 (the mirrored term of binary.binary_focal); dL/dx = ±α_t f'(z).
         # The generic path's other term has a coefficient of exactly 0 and finite derivatives,
         # so this is the same arithmetic. Selects, not branches: the loop vectorizes.
         for i in range(n):
@@ -224,13 +198,13 @@ def _make_binary_rows(stamp: int, gamma_const: float | None) -> Any:
             f, df, h_base, h_turn = _positive_term_nb(p, q, log_p, g, epsilon)
             c = alpha_pos if pos else alpha_neg
             wi = 1.0 if w is None else np.float64(w[i])
-            if want_loss:  # a zero coefficient gives 0, not 0 · inf (f can overflow), as in _core
+            if want_loss:  # a zero coefficient gives 0, not 0 · inf (f can overflow), as in binary
                 loss_out[i] = (0.0 if c == 0.0 else c * f) * wi
             if want_grad:
                 grad_out[i] = (c * df if pos else -(c * df)) * wi
             if want_hess:
                 hess_out[i] = (c * _combine_hessian_nb(h_base, h_turn, exact)) * wi
-        # Pass 2, soft labels 0 < y < 1 only: both terms, as in _core.binary_focal. LLVM would
+        # Pass 2, soft labels 0 < y < 1 only: both terms, as in binary.binary_focal. LLVM would
         # if-convert the test below and compute both terms on every row, so the rows are first
         # counted (a vectorized scan) and the pass skipped when there are none.
         n_soft = 0
@@ -278,16 +252,16 @@ def _code_stamp(*funcs: Any) -> int:
     return int(h.hexdigest()[:15], 16)
 
 
-_CORE_STAMP = _code_stamp(_core.positive_term)
+_CORE_STAMP = _code_stamp(binary.positive_term, binary.combine_hessian)
 
 # Pure-Python stand-ins, replaced by their compiled forms below when numba is present: they let
 # the tests run the kernel's own source without numba too.
 _pow2_nb: Any = _pow2
 _exp_nonpos_nb: Any = _exp_nonpos
 _log1p_unit_nb: Any = _log1p_unit
-_positive_term_nb: Any = _core.positive_term
+_positive_term_nb: Any = binary.positive_term
 _sigmoid_parts_nb: Any = _sigmoid_parts
-_combine_hessian_nb: Any = _combine_hessian
+_combine_hessian_nb: Any = binary.combine_hessian
 _KERNELS: dict[float | None, Any] = {}
 # γ values compiled as constants (the default, the paper's γ < 1 example, and γ = 1): LLVM turns
 # r ** 2.0 into r * r, r ** 0.5 into a square root and r ** 1.0 into r, and the loop vectorizes.
@@ -328,9 +302,9 @@ if numba is not None:
     _pow2_nb = _scalar(_pow2_bits)
     _exp_nonpos_nb = _scalar(_exp_nonpos)
     _log1p_unit_nb = _scalar(_log1p_unit)
-    _positive_term_nb = _scalar(_core.positive_term)
+    _positive_term_nb = _scalar(binary.positive_term)
     _sigmoid_parts_nb = _scalar(_sigmoid_parts)
-    _combine_hessian_nb = _scalar(_combine_hessian)
+    _combine_hessian_nb = _scalar(binary.combine_hessian)
 
 
 def _kernel(gamma_const: float | None) -> Any:
@@ -386,28 +360,16 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_SIZE = 0
 
 
-_THREADS: int | None = None  # set_threads(); None: NUMBA_NUM_THREADS
-
-
-def set_threads(n: int | None) -> int | None:
-    """Threads for the kernels' row blocks (``None``: ``NUMBA_NUM_THREADS``, default the CPU
-    count); return the previous setting. ``numba.set_num_threads`` does not apply: see
-    :func:`_threads`."""
-    global _THREADS
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ValueError(f"n must be a positive int or None, got {n!r}")
-    previous, _THREADS = _THREADS, n
-    return previous
-
-
 def _threads() -> int:
-    """Threads for the row blocks: :func:`set_threads`, else ``NUMBA_NUM_THREADS``.
+    """Threads for the row blocks: the ``threads`` setting of :func:`focalboost.set_config`, or
+    for ``-1`` numba's ``NUMBA_NUM_THREADS`` (the CPU count unless set).
 
     Read from numba's config, not ``numba.get_num_threads()``: that call starts numba's OpenMP
     threading layer, which resets the OpenMP thread count torch shares (a user's
     ``torch.set_num_threads(1)`` became 2, and torch ran several times slower)."""
-    if _THREADS is not None:
-        return _THREADS
+    threads = int(_config.get_config()["threads"])
+    if threads > 0:
+        return threads
     return 1 if numba is None else max(1, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))
 
 
@@ -455,7 +417,7 @@ def binary_focal(
     w : ndarray of shape (...) or None
         Sample weights multiplying every output, or None.
     gamma, epsilon, alpha_pos, alpha_neg : float
-        As in :func:`focalboost._core.binary_focal`.
+        As in :func:`focalboost._math.binary.binary_focal`.
     loss, gradient : bool
         Which outputs to compute.
     hessian : {"exact", "positive"} or None
@@ -464,7 +426,7 @@ def binary_focal(
     Returns
     -------
     loss, gradient, hessian : ndarray of shape (...) of the dtype of ``x``, or None
-        Equal to ``_core.binary_focal(...)`` times ``w`` up to rounding, with no temporaries
+        Equal to ``binary.binary_focal(...)`` times ``w`` up to rounding, with no temporaries
         beyond the outputs (plus a flattened copy of any input that is not contiguous).
     """
     shape = x.shape
@@ -490,3 +452,137 @@ def binary_focal(
         list(_pool().map(run, edges[:-1], edges[1:]))  # list(): re-raises a worker's exception
     want = (loss, gradient, hessian is not None)
     return tuple(o.reshape(shape) if k else None for o, k in zip(outs, want, strict=True))  # type: ignore[return-value]
+
+
+# -- softmax ------------------------------------------------------------------------------------
+
+
+def supports_softmax(y: Any, z: Any, w: Any, alpha: Any) -> bool:
+    """Whether the softmax kernel takes these arrays: float32/float64 ``z`` of shape ``(n, K)``,
+    int64 labels of shape ``(n,)``, weights and class weights of ``z``'s dtype or None."""
+    if type(z) is not np.ndarray or z.ndim != 2 or z.dtype not in _FLOATS:
+        return False
+    if type(y) is not np.ndarray or y.dtype != np.int64 or y.shape != (z.shape[0],):
+        return False
+    if w is not None and (type(w) is not np.ndarray or w.dtype != z.dtype or w.shape != (z.shape[0],)):
+        return False
+    return alpha is None or (type(alpha) is np.ndarray and alpha.dtype == z.dtype and alpha.shape == (z.shape[1],))
+
+
+def _make_softmax_rows(stamp: int) -> Any:
+    """The softmax kernel, a closure over the formulas' code hash (see :func:`_make_binary_rows`)."""
+
+    def _softmax_rows(
+        y: Any,
+        z: Any,
+        w: Any,
+        alpha: Any,
+        loss_out: Any,
+        grad_out: Any,
+        hess_out: Any,
+        gamma: float,
+        epsilon: float,
+        zero_eps: bool,
+        exact: bool,
+    ) -> None:
+        """:func:`softmax.focal_row` on every row; outputs of length 0 are not written."""
+        _ = stamp  # part of the closure, hence of numba's cache key
+        n, k_classes = z.shape
+        want_loss = loss_out.shape[0] > 0
+        want_grad = grad_out.shape[0] > 0
+        want_hess = hess_out.shape[0] > 0
+        derivatives = want_grad or want_hess
+        zr = np.empty(k_classes)  # the row in float64 (LightGBM hands Fortran-ordered (n, K) arrays)
+        e = np.empty(k_classes)
+        g = np.empty(k_classes)
+        h = np.empty(k_classes)
+        for i in range(n):
+            c = y[i]
+            if c < 0 or c >= k_classes:  # unchecked labels (check_input=False): NaN, not a stray read
+                if want_loss:
+                    loss_out[i] = np.nan
+                for j in range(k_classes):
+                    if want_grad:
+                        grad_out[i, j] = np.nan
+                    if want_hess:
+                        hess_out[i, j] = np.nan
+                continue
+            for j in range(k_classes):
+                zr[j] = np.float64(z[i, j])
+            scale = 1.0 if alpha is None else np.float64(alpha[c])
+            if w is not None:
+                scale *= np.float64(w[i])
+            f = _focal_row_nb(zr, c, gamma, epsilon, zero_eps, exact, scale, e, g, h, derivatives)
+            if want_loss:
+                loss_out[i] = f
+            for j in range(k_classes):
+                if want_grad:
+                    grad_out[i, j] = g[j]
+                if want_hess:
+                    hess_out[i, j] = h[j]
+
+    return _softmax_rows
+
+
+_SOFTMAX_STAMP = _code_stamp(softmax.focal_row, softmax.class_term, softmax.entry_terms, binary.combine_hessian)
+_focal_row_nb: Any = softmax.focal_row
+_SOFTMAX_KERNEL: Any = None
+
+if numba is not None:
+    _focal_row_nb = _scalar(
+        softmax.make_focal_row(_scalar(softmax.class_term), _scalar(softmax.entry_terms), _combine_hessian_nb)
+    )
+
+
+def _softmax_kernel() -> Any:
+    global _SOFTMAX_KERNEL
+    if _SOFTMAX_KERNEL is None:
+        rows = _make_softmax_rows(_SOFTMAX_STAMP)
+        _SOFTMAX_KERNEL = rows if numba is None else numba.njit(cache=True, nogil=True, error_model="numpy")(rows)
+    return _SOFTMAX_KERNEL
+
+
+def softmax_focal(
+    y: np.ndarray,
+    z: np.ndarray,
+    w: np.ndarray | None,
+    *,
+    gamma: float,
+    epsilon: float,
+    alpha: np.ndarray | None,
+    loss: bool = True,
+    gradient: bool = True,
+    hessian: str | None = "exact",
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Weighted :func:`focalboost._math.softmax.softmax_focal`, fused (see :func:`supports_softmax`).
+
+    Returns
+    -------
+    loss : ndarray of shape (n,) or None
+    gradient, hessian : ndarray of shape (n, K) or None
+        In the dtype of ``z``, computed in float64, each multiplied by ``w`` when given.
+    """
+    n, k = z.shape
+    empty = _EMPTY[z.dtype]
+    empty2 = empty.reshape(0, k)
+    outs = (
+        np.empty(n, dtype=z.dtype) if loss else empty,
+        np.empty((n, k), dtype=z.dtype) if gradient else empty2,
+        np.empty((n, k), dtype=z.dtype) if hessian is not None else empty2,
+    )
+    kernel = _softmax_kernel()
+    zero_eps = softmax.zero_epsilon(float(epsilon), softmax.FLOAT64_SMALLEST_SUBNORMAL)
+    rest = (float(gamma), float(epsilon), zero_eps, hessian == "exact")
+    blocks = min(_threads(), (n * k) // _MIN_BLOCK)
+    if blocks <= 1:
+        kernel(y, z, w, alpha, *outs, *rest)
+    else:
+        edges = [n * j // blocks for j in range(blocks + 1)]
+
+        def run(a: int, b: int) -> None:
+            o = [out[a:b] if out.shape[0] else out for out in outs]
+            kernel(y[a:b], z[a:b], None if w is None else w[a:b], alpha, o[0], o[1], o[2], *rest)
+
+        list(_pool().map(run, edges[:-1], edges[1:]))
+    want = (loss, gradient, hessian is not None)
+    return tuple(o if keep else None for o, keep in zip(outs, want, strict=True))  # type: ignore[return-value]

@@ -1,25 +1,31 @@
 """PyTorch: the (stabilized) focal loss with a closed-form backward.
 
-:func:`sigmoid_focal_loss` is a drop-in for ``torchvision.ops.sigmoid_focal_loss`` (same positional
-order and meaning; ``epsilon=0`` reproduces its values for hard labels) whose forward, backward and
-double backward are the closed forms of :mod:`focalboost._core`: exact, finite for every finite
-logit (autograd through torchvision's formula returns NaN for ``0 < γ < 1`` once ``σ(x)`` rounds
-to 1), and lean (only the inputs are saved for backward). :func:`softmax_focal_loss` is the
-multiclass loss for ``(N, C, *)`` logits, with ``F.cross_entropy``'s ``ignore_index`` and weighted
-mean. On CUDA the core runs as one fused ``torch.compile``d kernel per pass; on CPU as the numba
-kernel of ``focalboost._fast`` when numba is installed; elsewhere, and as the fallback, op by op.
+:func:`sigmoid_focal_loss` is a drop-in for ``torchvision.ops.sigmoid_focal_loss`` (same
+positional order ``(inputs, targets, alpha, gamma, reduction)`` and meaning; ``epsilon=0``
+reproduces its values for hard labels) whose forward, backward and double backward are closed
+forms: exact, finite for every finite logit (autograd through torchvision's formula returns NaN
+for ``0 < γ < 1`` once ``σ(x)`` rounds to 1), and lean (on a GPU only the inputs are saved for
+backward). :func:`softmax_focal_loss` is the multiclass loss for ``(N, C, *)`` logits, with
+``F.cross_entropy``'s ``ignore_index`` and weighted mean. On CUDA the formulas run as one fused
+``torch.compile``d kernel per pass; on CPU as the numba kernels when numba is installed;
+elsewhere, and as the fallback, op by op (see :func:`focalboost.set_config`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import torch
-from torch import nn
+import numpy as np
 
-from . import _torch_ops
-from ._validation import check_real
+from .._validation import check_real
+
+try:
+    import torch
+    from torch import nn
+except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
+    raise ImportError(f"focalboost.torch needs PyTorch ({exc}): pip install 'focalboost[torch]'") from exc
+
+from ._autograd import BinaryLoss, SoftmaxLoss
 
 __all__ = ["SigmoidFocalLoss", "SoftmaxFocalLoss", "sigmoid_focal_loss", "softmax_focal_loss"]
 
@@ -55,8 +61,9 @@ def sigmoid_focal_loss(
     targets: torch.Tensor,
     alpha: float | None = 0.25,
     gamma: float = 2.0,
-    epsilon: float = 1e-3,
     reduction: str = "none",
+    *,
+    epsilon: float = 1e-3,
     weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     r"""The (stabilized) binary focal loss of logits, with a closed-form backward.
@@ -78,13 +85,14 @@ def sigmoid_focal_loss(
         negative ``alpha`` switches weighting off; so does ``None``.
     gamma : float, default=2.0
         Focusing parameter ``γ ≥ 0``; ``gamma=0`` is (α-weighted) binary cross-entropy.
-    epsilon : float, default=1e-3
-        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al.; ``epsilon=0`` is Lin et al.'s loss
-        (torchvision's values for hard labels), still with finite gradients.
     reduction : {"none", "mean", "sum"}, default="none"
         ``"none"``: the elementwise loss of shape ``(*)``; ``"mean"``: its mean over all elements
         (weights included in the numerator only, as torchvision and ``BCEWithLogitsLoss`` do);
         ``"sum"``: its sum.
+    epsilon : float, default=1e-3
+        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al.; ``epsilon=0`` is Lin et al.'s loss
+        (torchvision's values for hard labels), still with finite gradients. Keyword only, so
+        that a positional torchvision call means the same here.
     weight : Tensor or None, default=None
         Elementwise weights broadcastable to the shape of ``inputs``, multiplying the loss.
         It may require grad (the loss is then differentiated with respect to it too).
@@ -105,10 +113,10 @@ def sigmoid_focal_loss(
     Notes
     -----
     The gradient ``∂L/∂x`` and the Hessian ``∂²L/∂x²`` are the closed forms of
-    :func:`focalboost._core.binary_focal` (see DESIGN.md §2): bounded for every finite logit,
-    for every ``γ ≥ 0`` and ``ε ≥ 0``. Backward saves only ``inputs`` and ``targets`` and
-    recomputes; double backward (``gradgradcheck``, ``torch.autograd.functional.hessian``) is
-    supported, with respect to ``inputs`` and ``targets``.
+    :class:`focalboost.FocalLoss` (its Notes give them): bounded for every finite logit, for
+    every ``γ ≥ 0`` and ``ε ≥ 0``. Double backward (``gradgradcheck``,
+    ``torch.autograd.functional.hessian``) is supported, with respect to ``inputs`` and
+    ``targets``.
 
     Examples
     --------
@@ -116,7 +124,7 @@ def sigmoid_focal_loss(
     >>> from focalboost.torch import sigmoid_focal_loss
     >>> x = torch.tensor([-100.0, 0.0, 30.0], requires_grad=True)
     >>> y = torch.tensor([1.0, 0.0, 1.0])
-    >>> loss = sigmoid_focal_loss(x, y, gamma=0.5, epsilon=0.0, reduction="sum")
+    >>> loss = sigmoid_focal_loss(x, y, 0.25, 0.5, "sum", epsilon=0.0)  # torchvision's positional order
     >>> loss.backward()
     >>> bool(torch.isfinite(x.grad).all())
     True
@@ -155,11 +163,11 @@ def sigmoid_focal_loss(
     prm = (g, eps, a1, a0)
     if weight is not None and weight.requires_grad:
         # A weight that is learned: the Function gives the elementwise loss, autograd the rest.
-        loss = _torch_ops._BinaryLoss.apply(xc, y, None, prm, "none") * weight.to(dtype)
+        loss = BinaryLoss.apply(xc, y, None, prm, "none") * weight.to(dtype)
         loss = loss.sum() if red == "sum" else loss.mean() if red == "mean" else loss
     else:
         w = None if weight is None else weight.detach().to(dtype).expand(x.shape)
-        loss = _torch_ops._BinaryLoss.apply(xc, y, w, prm, red)
+        loss = BinaryLoss.apply(xc, y, w, prm, red)
     return loss.to(x.dtype)
 
 
@@ -168,8 +176,8 @@ class SigmoidFocalLoss(nn.Module):
 
     Parameters
     ----------
-    alpha, gamma, epsilon, reduction
-        As in :func:`sigmoid_focal_loss` (same defaults).
+    alpha, gamma, reduction, epsilon
+        As in :func:`sigmoid_focal_loss` (same defaults and order).
 
     Examples
     --------
@@ -181,7 +189,7 @@ class SigmoidFocalLoss(nn.Module):
     """
 
     def __init__(
-        self, alpha: float | None = 0.25, gamma: float = 2.0, epsilon: float = 1e-3, reduction: str = "none"
+        self, alpha: float | None = 0.25, gamma: float = 2.0, reduction: str = "none", *, epsilon: float = 1e-3
     ) -> None:
         super().__init__()
         _binary_alphas(alpha)
@@ -191,43 +199,54 @@ class SigmoidFocalLoss(nn.Module):
         self.reduction = _check_reduction(reduction)
 
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        return sigmoid_focal_loss(inputs, targets, self.alpha, self.gamma, self.epsilon, self.reduction, weight)
+        return sigmoid_focal_loss(
+            inputs, targets, self.alpha, self.gamma, self.reduction, epsilon=self.epsilon, weight=weight
+        )
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha!r}, gamma={self.gamma!r}, epsilon={self.epsilon!r}, reduction={self.reduction!r}"
+        return f"alpha={self.alpha!r}, gamma={self.gamma!r}, reduction={self.reduction!r}, epsilon={self.epsilon!r}"
 
 
 def _class_weights(alpha: Any, n_classes: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor | None:
-    """Per-class weights as a tensor of shape (C,) in the compute dtype, on the inputs' device."""
+    """Per-class weights as a tensor of shape (C,) in the compute dtype, on the inputs' device.
+
+    ``alpha`` is None, a tensor, or any 1-D array-like of reals (a list, a tuple, a numpy array).
+    """
     if alpha is None:
         return None
     if isinstance(alpha, torch.Tensor):
-        if alpha.dim() != 1 or alpha.is_complex():
-            raise TypeError(f"alpha must be None or a 1-D tensor of per-class weights, got shape {tuple(alpha.shape)}")
-        if alpha.numel() != n_classes:
-            raise ValueError(f"alpha must hold one weight per class ({n_classes}), got {alpha.numel()} weights")
+        if alpha.dim() != 1 or alpha.is_complex() or alpha.dtype == torch.bool:
+            raise TypeError(
+                f"alpha must be None or a 1-D array of real per-class weights, got a tensor of shape "
+                f"{tuple(alpha.shape)} and dtype {alpha.dtype}"
+            )
         weights = alpha.detach().to(dtype=dtype, device=device)
-        if not torch.compiler.is_compiling():
-            bad = ~torch.isfinite(weights) | (weights < 0)
-            if bool(bad.any()):
-                raise ValueError(f"alpha must hold finite weights >= 0, got {float(weights[bad][0])!r}")
-        return weights
-    if isinstance(alpha, (str, bytes)) or not isinstance(alpha, Sequence):
-        raise TypeError(f"alpha must be None or a 1-D sequence of per-class weights, got {alpha!r}")
-    if len(alpha) != n_classes:
-        raise ValueError(f"alpha must hold one weight per class ({n_classes}), got {len(alpha)} weights")
-    values = [check_real(f"alpha[{i}]", v) for i, v in enumerate(alpha)]
-    return torch.tensor(values, dtype=dtype, device=device)
+    else:
+        if isinstance(alpha, (str, bytes)) or not hasattr(alpha, "__len__"):
+            raise TypeError(f"alpha must be None or a 1-D array of per-class weights, got {alpha!r}")
+        values = np.asarray(alpha)
+        if values.dtype.kind not in "iuf" or values.ndim != 1:
+            raise TypeError(f"alpha must be None or a 1-D array of real per-class weights, got {alpha!r}")
+        weights = torch.as_tensor(values.astype(np.float64), dtype=dtype, device=device)
+    if weights.numel() != n_classes:
+        raise ValueError(f"alpha must hold one weight per class ({n_classes}), got {weights.numel()} weights")
+    if not torch.compiler.is_compiling():
+        bad = ~torch.isfinite(weights) | (weights < 0)
+        if bool(bad.any()):
+            i = int(torch.nonzero(bad)[0, 0])
+            raise ValueError(f"alpha[{i}] must be finite and >= 0, got {float(weights[i])!r}")
+    return weights
 
 
 def softmax_focal_loss(
     inputs: torch.Tensor,
     targets: torch.Tensor,
-    alpha: Sequence[float] | torch.Tensor | None = None,
+    alpha: Any = None,
     gamma: float = 2.0,
+    reduction: str = "mean",
+    *,
     epsilon: float = 1e-3,
     ignore_index: int = -100,
-    reduction: str = "mean",
 ) -> torch.Tensor:
     r"""The (stabilized) multiclass focal loss of logits, with a closed-form backward.
 
@@ -243,20 +262,20 @@ def softmax_focal_loss(
         are computed in float32, the loss is returned in the input dtype), any device; finite.
     targets : Tensor of shape (N,) or (N, d1, d2, ...)
         Integer class indices in ``[0, C)``, or ``ignore_index``.
-    alpha : sequence of C floats, 1-D Tensor, or None, default=None
+    alpha : array-like of C floats (list, numpy array, 1-D Tensor) or None, default=None
         Per-class weights ``α_c ≥ 0``; None weighs every class 1. They enter as the ``weight``
         of ``F.cross_entropy``: they multiply each element's loss, and ``reduction="mean"``
         divides by the sum of the weights of the non-ignored targets.
     gamma : float, default=2.0
         Focusing parameter ``γ ≥ 0``; ``gamma=0`` with ``epsilon=0`` is ``F.cross_entropy``.
-    epsilon : float, default=1e-3
-        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al.; ``epsilon=0`` is Lin et al.'s loss.
-    ignore_index : int, default=-100
-        Targets equal to it contribute no loss and no gradient.
     reduction : {"none", "mean", "sum"}, default="mean"
         ``"none"``: the loss of shape ``(N, d1, ...)`` (0 where ignored); ``"sum"``: its sum;
         ``"mean"``: ``Σ_i L_i / Σ_i α_{c_i}`` over the non-ignored elements (the plain mean over
         them when ``alpha`` is None; NaN when all are ignored, as ``F.cross_entropy``).
+    epsilon : float, default=1e-3
+        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al.; ``epsilon=0`` is Lin et al.'s loss.
+    ignore_index : int, default=-100
+        Targets equal to it contribute no loss and no gradient.
 
     Returns
     -------
@@ -273,8 +292,8 @@ def softmax_focal_loss(
 
     Notes
     -----
-    The gradient is the closed form of :func:`focalboost._softmax_core.softmax_focal`: finite
-    for every finite logit, even when one class dominates the others by hundreds (autograd
+    The gradient is the closed form of :class:`focalboost.MulticlassFocalLoss` (its Notes give
+    it): finite for every finite logit, even when one class dominates the others by hundreds (autograd
     through the naive formula returns NaN there for ``0 < γ < 1``). Backward saves the inputs
     only (the logits in ``(N·d, C)`` layout) and recomputes. First derivatives only: a second
     backward raises (the core provides the diagonal of the Hessian, not the full one).
@@ -322,7 +341,7 @@ def softmax_focal_loss(
                 f"got {int(labels[bad][0])}"
             )
     labels = torch.where(keep, labels, torch.zeros_like(labels))
-    loss = _torch_ops._SoftmaxLoss.apply(z, labels, keep, weights, (g, eps))
+    loss = SoftmaxLoss.apply(z, labels, keep, weights, (g, eps))
     if red == "none":
         return loss.reshape(t.shape).to(x.dtype)
     total = loss.sum()
@@ -340,8 +359,8 @@ class SoftmaxFocalLoss(nn.Module):
 
     Parameters
     ----------
-    alpha, gamma, epsilon, ignore_index, reduction
-        As in :func:`softmax_focal_loss` (same defaults). ``alpha`` is kept as a buffer when given,
+    alpha, gamma, reduction, epsilon, ignore_index
+        As in :func:`softmax_focal_loss` (same defaults and order). ``alpha`` is kept as a buffer when given,
         so that it follows the module to a device.
 
     Examples
@@ -357,11 +376,12 @@ class SoftmaxFocalLoss(nn.Module):
 
     def __init__(
         self,
-        alpha: Sequence[float] | torch.Tensor | None = None,
+        alpha: Any = None,
         gamma: float = 2.0,
+        reduction: str = "mean",
+        *,
         epsilon: float = 1e-3,
         ignore_index: int = -100,
-        reduction: str = "mean",
     ) -> None:
         super().__init__()
         if alpha is not None:
@@ -375,11 +395,17 @@ class SoftmaxFocalLoss(nn.Module):
 
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return softmax_focal_loss(
-            inputs, targets, self.alpha, self.gamma, self.epsilon, self.ignore_index, self.reduction
+            inputs,
+            targets,
+            self.alpha,
+            self.gamma,
+            self.reduction,
+            epsilon=self.epsilon,
+            ignore_index=self.ignore_index,
         )
 
     def extra_repr(self) -> str:
         return (
-            f"gamma={self.gamma!r}, epsilon={self.epsilon!r}, ignore_index={self.ignore_index!r}, "
-            f"reduction={self.reduction!r}"
+            f"gamma={self.gamma!r}, reduction={self.reduction!r}, epsilon={self.epsilon!r}, "
+            f"ignore_index={self.ignore_index!r}"
         )
