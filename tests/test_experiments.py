@@ -138,6 +138,38 @@ def test_run_config_validates():
         RunConfig("classification", "focal", 0.5, 0.5, 0.0, 4, 0.0, 1, 0.1, 8, 0)
 
 
+def segmentation_config(**kw):
+    return RunConfig(**{**dict(task="segmentation", loss="stabilized", gamma=0.5, alpha=0.5, epsilon=1e-3,
+                               threshold=None, noise=0.0, epochs=1, lr=0.1, batch_size=8, seed=0, width=4), **kw})
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("width", 0, "width must be an int >= 1 for segmentation, got 0"),
+    ("width", -3, "width must be an int >= 1 for segmentation, got -3"),
+    ("width", None, "width must be an int >= 1 for segmentation, got None"),
+    ("width", 2.0, "width must be an int >= 1 for segmentation, got 2.0"),
+    ("threshold", 4, "threshold must be None for segmentation, got 4"),
+    ("seed", -1, r"seed must be an int in \[0, 2\*\*64 - 1\], got -1"),
+    ("seed", 2**64, r"seed must be an int in \[0, 2\*\*64 - 1\], got 18446744073709551616"),
+    ("lr", 0.0, "lr must be a finite number > 0, got 0.0"),
+    ("alpha", True, "alpha must be a number in \\[0, 1\\] or None, got True"),
+    ("n_train", 0, "n_train must be an int >= 1 or None, got 0"),
+])
+def test_run_config_refuses_settings_a_run_would_not_use(field, value, message):
+    # a setting that is recorded must be the one the run uses: no fallback for a falsy width,
+    # no threshold or seed that the run would ignore or wrap around
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        segmentation_config(**{field: value})
+    with pytest.raises(ValueError, match="width must be None for classification"):
+        RunConfig("classification", "original", 0.5, 0.5, 0.0, 4, 0.0, 1, 0.1, 8, 0, width=8)
+
+
+def test_the_unet_of_a_run_has_the_recorded_width():
+    from focalboost.experiments._train import build_model
+
+    assert build_model(segmentation_config(width=3)).width == 3
+
+
 # ---------------------------------------------------------------- the batched ensemble
 
 

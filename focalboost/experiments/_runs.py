@@ -18,11 +18,19 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._losses import LOSSES
 
 TASKS = ("classification", "segmentation")
+
+
+def _is_int(v: Any) -> TypeGuard[int]:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> TypeGuard[float]:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,8 @@ class RunConfig:
     """Everything that defines one training run.
 
     ``threshold`` relabels MNIST for classification (digits ≤ threshold are class 1) and is
-    ``None`` for segmentation; ``width`` is the U-Net base width (``None`` for the CNN);
+    ``None`` for segmentation; ``width`` is the U-Net base width, required for segmentation and
+    ``None`` for the CNN; ``n_train=None`` means every training image of ``data``;
     ``alpha=None`` switches class weighting off.
     """
 
@@ -52,22 +61,41 @@ class RunConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
+        # Every field is recorded in results.csv and hashed into run_id, so a value the run
+        # would not use as given (a width it replaces, a seed torch wraps around) is refused.
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        for name in ("gamma", "epsilon", "noise", "lr", "momentum"):
+        for name in ("gamma", "epsilon", "noise", "momentum"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if not _is_number(v) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-        if self.alpha is not None and not 0 <= self.alpha <= 1:
-            raise ValueError(f"alpha must be in [0, 1] or None, got {self.alpha!r}")
+        if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if self.alpha is not None and (not _is_number(self.alpha) or not 0 <= self.alpha <= 1):
+            raise ValueError(f"alpha must be a number in [0, 1] or None, got {self.alpha!r}")
         for name in ("epochs", "batch_size"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            if not _is_int(v) or v < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-        if self.task == "classification" and (self.threshold is None or not 0 <= self.threshold <= 9):
-            raise ValueError(f"threshold must be a digit 0-9 for classification, got {self.threshold!r}")
+        # torch seeds its generators with an unsigned 64-bit integer (a negative seed wraps around)
+        if not _is_int(self.seed) or not 0 <= self.seed < 2**64:
+            raise ValueError(f"seed must be an int in [0, 2**64 - 1], got {self.seed!r}")
+        if self.task == "classification":
+            if not _is_int(self.threshold) or not 0 <= self.threshold <= 9:
+                raise ValueError(f"threshold must be a digit 0-9 for classification, got {self.threshold!r}")
+            if self.width is not None:
+                raise ValueError(f"width must be None for classification (the CNN has no width), got {self.width!r}")
+        else:
+            if self.threshold is not None:
+                raise ValueError(f"threshold must be None for segmentation, got {self.threshold!r}")
+            if not _is_int(self.width) or self.width < 1:
+                raise ValueError(f"width must be an int >= 1 for segmentation, got {self.width!r}")
+        if self.n_train is not None and (not _is_int(self.n_train) or self.n_train < 1):
+            raise ValueError(f"n_train must be an int >= 1 or None, got {self.n_train!r}")
+        if not isinstance(self.data, str) or not self.data:
+            raise ValueError(f"data must be a non-empty str, got {self.data!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
 
@@ -114,7 +142,7 @@ class RunResult:
         }
 
 
-COLUMNS = list(RunResult(RunConfig("segmentation", "original", 0.0, None, 0.0, None, 0.0, 1, 0.1, 1, 0)).row())
+COLUMNS = list(RunResult(RunConfig("segmentation", "original", 0.0, None, 0.0, None, 0.0, 1, 0.1, 1, 0, width=1)).row())
 
 
 class ResultsFile:
