@@ -268,6 +268,17 @@ def test_scripts_record_the_values_the_runs_used(tmp_path, monkeypatch, task, ar
     assert used == [int(recorded["n_train"] or 40)]
 
 
+def test_scripts_refuse_to_resume_into_a_damaged_results_file(tmp_path, capsys):
+    argv = one_run(tmp_path)
+    out = main("classification", argv)
+    header, row = (out / "results.csv").read_text().splitlines(keepends=True)
+    (out / "results.csv").write_text(header + row[: len(row) // 2] + "\n")  # a row cut in half
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    err = refused(capsys, "classification", argv)
+    assert "argument --out: " in err and "results.csv, line 2: has" in err and "columns" in err, err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # not even commands.txt
+
+
 def test_focal_curves_script(tmp_path):
     path = tmp_path / "curves.png"
     plot_focal_curves(path, gammas=(0.0, 0.5, 2.0))

@@ -1,6 +1,8 @@
 """Command-line front ends of ``examples/mnist_classification.py`` and ``examples/mnist_segmentation.py``.
 
-A preset fills every setting; a flag given on the command line overrides it. The study runs
+A preset fills every setting; a flag given on the command line overrides it. Every value is
+checked before anything runs (an error names the flag and the value), and so is an existing
+``OUT/results.csv``: a damaged one is refused, never appended to. The study runs
 with :func:`run_study` (batched ensembles when more than one run is to do, unless
 ``--runner sequential``), then the figures are drawn from all rows of ``OUT/results.csv``.
 """
@@ -154,6 +156,11 @@ def main(task: str, argv: Sequence[str] | None = None, *, print_fn: Callable[[st
         device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     except RuntimeError as exc:
         parser.error(f"argument --device: {args.device!r} is not a torch device ({exc})")
+    out = Path(args.out)
+    try:
+        ResultsFile(out / "results.csv").rows()
+    except ValueError as exc:  # a damaged results.csv: resuming would build on it
+        parser.error(f"argument --out: {exc}")
     dtype = getattr(torch, args.dtype)
     n_train = s["n_train"]
     try:
@@ -173,7 +180,6 @@ def main(task: str, argv: Sequence[str] | None = None, *, print_fn: Callable[[st
     else:
         configs = expand_grid(task=task, losses=s["losses"], gammas=s["gammas"], noises=s["noise"],
                               width=s["width"], **shared)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "commands.txt", "a") as fh:
         fh.write(" ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *(argv or sys.argv[1:])]) + "\n")
