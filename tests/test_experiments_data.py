@@ -171,12 +171,112 @@ def test_classification_script_smoke_and_resume(tmp_path, runner):
 
 def test_segmentation_script_smoke(tmp_path):
     write_mnist(tmp_path / "mnist", 32, 16)
-    out = main("segmentation", ["--preset", "quick", "--width", "2", "--epochs", "1", "--batch-size", "16",
-                                "--noise", "0,0.5", "--device", "cpu", "--runner", "batched", "--data-dir",
-                                str(tmp_path / "mnist"), "--out", str(tmp_path / "out"), "--quiet"])
+    out = main("segmentation", ["--preset", "quick", "--width", "2", "--n-train", "32", "--epochs", "1",
+                                "--batch-size", "16", "--noise", "0,0.5", "--device", "cpu", "--runner", "batched",
+                                "--data-dir", str(tmp_path / "mnist"), "--out", str(tmp_path / "out"), "--quiet"])
     rows = ResultsFile(out / "results.csv").rows()
-    assert len(rows) == 4 and all(r["width"] == "2" and r["threshold"] == "" for r in rows)
+    assert len(rows) == 4 and all(r["width"] == "2" and r["n_train"] == "32" and r["threshold"] == "" for r in rows)
     assert (out / "figure6_loss_curves.png").exists()
+
+
+def one_run(tmp_path, *extra, task="classification"):
+    """The argv of a one-run, one-epoch study on a 40-image folder."""
+    if not (tmp_path / "mnist").exists():
+        write_mnist(tmp_path / "mnist", 40, 16)
+    grid = ["--thresholds", "4"] if task == "classification" else ["--width", "2"]
+    return [*grid, "--losses", "stabilized", "--gammas", "0.5", "--noise", "0", "--epochs", "1", "--batch-size",
+            "8", "--device", "cpu", "--data-dir", str(tmp_path / "mnist"), "--out", str(tmp_path / "out"),
+            "--quiet", *extra]
+
+
+def refused(capsys, task, argv):
+    """The message of an argparse error exit (status 2)."""
+    with pytest.raises(SystemExit) as info:
+        main(task, argv)
+    assert info.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task, flag, value, message", [
+    ("classification", "--n-train", "0", "must be an int >= 1"),
+    ("classification", "--n-train", "-5", "must be an int >= 1"),
+    ("classification", "--n-train", "2.5", "must be an int >= 1"),
+    ("classification", "--threads", "0", "must be an int >= 1"),
+    ("classification", "--threads", "-1", "must be an int >= 1"),
+    ("classification", "--epochs", "0", "must be an int >= 1"),
+    ("classification", "--epochs", "-3", "must be an int >= 1"),
+    ("classification", "--batch-size", "0", "must be an int >= 1"),
+    ("classification", "--max-members", "0", "must be an int >= 1"),
+    ("classification", "--lr", "-0.1", "must be a finite number > 0"),
+    ("classification", "--lr", "0", "must be a finite number > 0"),
+    ("classification", "--lr", "nan", "must be a finite number > 0"),
+    ("classification", "--alpha", "1.5", "must be a number in [0, 1]"),
+    ("classification", "--epsilon", "-1e-3", "must be a finite number >= 0"),
+    ("classification", "--epsilon", "inf", "must be a finite number >= 0"),
+    ("classification", "--seed", "-1", "must be an int in [0, 2**64 - 1]"),
+    ("classification", "--gammas", "0.5,-1", "must be finite numbers >= 0"),
+    ("classification", "--gammas", "0.5,nan", "must be finite numbers >= 0"),
+    ("classification", "--gammas", "0.5,,2", "empty item"),
+    ("classification", "--gammas", ",", "empty item"),
+    ("classification", "--noise", "-0.5", "must be finite numbers >= 0"),
+    ("classification", "--thresholds", "4,10", "must be digits 0-9"),
+    ("classification", "--thresholds", "-1", "must be digits 0-9"),
+    ("classification", "--losses", "original,focal", "must be some of original, stabilized, focalboost"),
+    ("classification", "--device", "gpu", "gpu"),
+    ("segmentation", "--width", "0", "must be an int >= 1"),
+    ("segmentation", "--width", "-8", "must be an int >= 1"),
+])
+def test_scripts_refuse_a_value_they_would_not_use_as_given(tmp_path, capsys, task, flag, value, message):
+    # every flag is checked before anything runs, and the error names the flag and the value
+    err = refused(capsys, task, one_run(tmp_path, f"{flag}={value}", task=task))
+    assert f"argument {flag}: " in err and message in err and repr(value) in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_scripts_refuse_more_training_images_than_there_are(tmp_path, capsys):
+    # 40 images: asking for more is an error, not a silent cut to 40 recorded as the number asked for
+    err = refused(capsys, "classification", one_run(tmp_path, "--n-train", "999999"))
+    assert "n_train=999999 is more than the 40 training images" in err, err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="n_train=41 is more than the 40 training images"):
+        load_mnist(tmp_path / "mnist", n_train=41)
+    with pytest.raises(ValueError, match="n_test=17 is more than the 16 test images"):
+        load_mnist(tmp_path / "mnist", n_test=17)
+    # a mini-batch larger than the training set would hold fewer images than recorded
+    err = refused(capsys, "classification", one_run(tmp_path, "--n-train", "6"))
+    assert "argument --batch-size: 8 is more than the 6 training images" in err, err
+    # the segmentation preset's n_train (512) is checked like a flag
+    err = refused(capsys, "segmentation", one_run(tmp_path, "--preset", "quick", task="segmentation"))
+    assert "n_train=512 is more than the 40 training images" in err, err
+
+
+@pytest.mark.parametrize("task, argv, recorded", [
+    ("classification", ["--n-train", "24"], {"n_train": "24", "width": ""}),
+    ("classification", [], {"n_train": "", "width": ""}),  # every image of the folder
+    ("segmentation", ["--width", "3", "--n-train", "40"], {"n_train": "40", "width": "3"}),
+])
+def test_scripts_record_the_values_the_runs_used(tmp_path, monkeypatch, task, argv, recorded):
+    from focalboost.experiments import _study
+
+    used = []
+    real = _study.train_run
+    monkeypatch.setattr(_study, "train_run", lambda c, data, **kw: used.append(len(data.train_images))
+                        or real(c, data, **kw))
+    out = main(task, one_run(tmp_path, *argv, task=task))
+    (row,) = ResultsFile(out / "results.csv").rows()
+    assert {k: row[k] for k in recorded} == recorded
+    assert used == [int(recorded["n_train"] or 40)]
+
+
+def test_scripts_refuse_to_resume_into_a_damaged_results_file(tmp_path, capsys):
+    argv = one_run(tmp_path)
+    out = main("classification", argv)
+    header, row = (out / "results.csv").read_text().splitlines(keepends=True)
+    (out / "results.csv").write_text(header + row[: len(row) // 2] + "\n")  # a row cut in half
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    err = refused(capsys, "classification", argv)
+    assert "argument --out: " in err and "results.csv, line 2: has" in err and "columns" in err, err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # not even commands.txt
 
 
 def test_focal_curves_script(tmp_path):

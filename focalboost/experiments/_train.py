@@ -44,7 +44,8 @@ def build_model(config: RunConfig) -> nn.Module:
     torch.manual_seed(config.seed)
     if config.task == "classification":
         return MnistCNN()
-    return UNet(config.width or 64)
+    assert config.width is not None  # RunConfig checks it
+    return UNet(config.width)
 
 
 def stream_seed(seed: int, noise: float, stream: str) -> int:
