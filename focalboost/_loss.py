@@ -14,13 +14,15 @@ from typing import Any
 
 import numpy as np
 
+from ._math import binary as _binary
 from ._math import dispatch
 from ._math import init_score as _init
 from ._math import softmax as _softmax
-from ._math.binary import sigmoid_parts
 from ._validation import (
+    PROBA_KINDS,
     as_class_labels,
     as_float_array,
+    check_choice,
     check_class_alpha,
     check_finite,
     check_hessian,
@@ -74,9 +76,20 @@ class BaseFocalLoss:
     ) -> tuple[Any, Any, Any]:
         raise NotImplementedError
 
-    def predict_proba(self, raw_prediction: Any) -> Any:
-        """Class probabilities, shape ``(n_samples, n_classes)``."""
+    def predict_proba(self, raw_prediction: Any, *, kind: str = "posterior") -> Any:
+        """Class probabilities of raw predictions, shape ``(n_samples, n_classes)``."""
         raise NotImplementedError
+
+    def _posterior_weights(self, n_classes: int | None = None) -> np.ndarray:
+        """The class weights, which must all be positive for the posterior to exist."""
+        weights = self.class_weights(n_classes)
+        if not np.all(weights > 0):
+            c = int(np.argmin(weights > 0))
+            raise ValueError(
+                f"alpha={self.alpha!r} gives class {c} the weight 0: a score trained with it carries no "
+                "information about that class, so there is no posterior; use kind='link', or weights > 0"
+            )
+        return weights
 
     def init_score(self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None) -> Any:
         """The constant raw prediction minimizing the (weighted) mean loss."""
@@ -209,14 +222,61 @@ class FocalLoss(BaseFocalLoss):
             y, x, w, gamma=self.gamma, epsilon=self.epsilon, alpha_pos=a1, alpha_neg=a0, xp=xp, **what
         )
 
-    def predict_proba(self, raw_prediction: Any) -> Any:
-        """``[σ(−x), σ(x)]``: the probabilities of class 0 and class 1, shape ``raw_prediction.shape + (2,)``.
+    def predict_proba(self, raw_prediction: Any, *, kind: str = "posterior") -> Any:
+        """Probabilities of class 0 and class 1, shape ``raw_prediction.shape + (2,)``.
 
-        Each column is computed directly (never ``1 − σ``), so tiny probabilities keep their digits.
+        Parameters
+        ----------
+        raw_prediction : array-like of shape (n_samples,)
+            Raw predictions (logits) of a model trained with this loss.
+        kind : {"posterior", "link"}, default="posterior"
+            ``"posterior"``: the class posterior ``η(x)`` for which this loss is minimized at
+            ``x`` (see Notes): calibrated probabilities of a model that minimized the focal
+            risk. ``"link"``: ``σ(x)``, the sigmoid of the raw score, which is what the focal
+            loss is computed on but *not* a calibrated probability (for ``γ > 0`` it is pulled
+            toward 0.5, and ``α`` shifts it). Both are increasing in ``x``: rankings, ROC-AUC and
+            PR-AUC are the same; a threshold of 0.5 is not.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Each column computed directly (never as ``1 −`` the other), so tiny probabilities
+            keep their digits.
+
+        Raises
+        ------
+        ValueError
+            For ``kind="posterior"`` when ``alpha`` is 0 or 1 (a class of weight 0).
+
+        Notes
+        -----
+        A sample whose positive class has posterior ``η`` has expected loss
+        ``η L(x, 1) + (1 − η) L(x, 0)``; the score ``x`` the loss drives it to is where its
+        derivative ``η g₁(x) + (1 − η) g₀(x)`` vanishes, so ``η(x) = g₀ / (g₀ − g₁)``. In log space,
+        with ``χ(u) = γ log(1 − p + ε) + log1p(γ (−p log p) / (1 − p + ε))`` at ``p = σ(u)``::
+
+            logit η(x) = log(α₀ / α₁) + x + χ(−x) − χ(x)
+
+        ``γ = 0`` with ``α₀ = α₁`` gives ``σ(x)`` exactly. For ``ε = 0`` and no ``α`` this is the
+        posterior of Charoenphakdee et al. (2021).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from focalboost import FocalLoss
+        >>> loss = FocalLoss(gamma=2.0, alpha=0.25)
+        >>> raw = np.array([-2.0, 0.0, 2.0])
+        >>> loss.predict_proba(raw)[:, 1].round(3), loss.predict_proba(raw, kind="link")[:, 1].round(3)
+        (array([0.014, 0.75 , 0.998]), array([0.119, 0.5  , 0.881]))
         """
+        check_choice("kind", kind, PROBA_KINDS)
         xp = namespace(raw_prediction)
         x = as_float_array("raw_prediction", raw_prediction, xp)
-        p, q, _, _ = sigmoid_parts(x, xp)
+        if kind == "link":
+            p, q, _, _ = _binary.sigmoid_parts(x, xp)
+        else:
+            a0, a1 = (float(a) for a in self._posterior_weights())
+            p, q = _binary.posterior(x, gamma=self.gamma, epsilon=self.epsilon, alpha_pos=a1, alpha_neg=a0, xp=xp)
         return xp.stack((q, p), axis=-1)
 
     def init_score(self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None) -> float:
@@ -383,13 +443,53 @@ class MulticlassFocalLoss(BaseFocalLoss):
             alpha = xp.asarray(a, dtype=z.dtype) if xp is np else xp.asarray(a, dtype=z.dtype, device=z.device)
         return dispatch.softmax_focal(y, z, w, alpha, gamma=self.gamma, epsilon=self.epsilon, xp=xp, **what)
 
-    def predict_proba(self, raw_prediction: Any) -> Any:
-        """``softmax(raw_prediction)`` of shape ``(n_samples, n_classes)``, computed stably."""
+    def predict_proba(self, raw_prediction: Any, *, kind: str = "posterior") -> Any:
+        """Class probabilities of raw predictions, shape ``(n_samples, n_classes)``.
+
+        Parameters
+        ----------
+        raw_prediction : array-like of shape (n_samples, n_classes)
+            Raw predictions (one logit per class) of a model trained with this loss.
+        kind : {"posterior", "link"}, default="posterior"
+            ``"posterior"``: the class posteriors ``η`` for which this loss is minimized at the
+            raw predictions (see Notes), calibrated probabilities of a model that minimized the
+            focal risk. ``"link"``: ``softmax(raw_prediction)``, what the loss is computed on,
+            not calibrated for ``γ > 0`` or unequal ``α``. The class of largest posterior can
+            differ from the class of largest softmax.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; finite for every finite input.
+
+        Raises
+        ------
+        ValueError
+            For ``kind="posterior"`` when a class weight is 0.
+
+        Notes
+        -----
+        With ``q = softmax(z)`` and ``ℓ_k(q) = −α_k (1 − q + ε)^γ log q``, the expected loss
+        ``Σ_k η_k ℓ_k(q_k)`` is stationary in ``z`` exactly when ``η_k ℓ_k'(q_k)`` is the same for
+        every class, so ``η_k ∝ 1 / |ℓ_k'(q_k)|``, evaluated in log space as
+        ``η = softmax(z − χ(u) − log α)`` with ``u_k = logit q_k`` and ``χ`` as in
+        :meth:`focalboost.FocalLoss.predict_proba`. ``γ = 0`` and ``alpha=None`` give ``softmax(z)``.
+        """
+        check_choice("kind", kind, PROBA_KINDS)
         xp = namespace(raw_prediction)
         z = as_float_array("raw_prediction", raw_prediction, xp)
-        if z.ndim != 2:
-            raise ValueError(f"raw_prediction must have shape (n_samples, n_classes), got shape {tuple(z.shape)}")
-        return _softmax.softmax(z, xp)
+        if z.ndim != 2 or z.shape[1] < 2:
+            raise ValueError(
+                f"raw_prediction must have shape (n_samples, n_classes) with n_classes >= 2, got shape {tuple(z.shape)}"
+            )
+        if kind == "link":
+            return _softmax.softmax(z, xp)
+        alpha = None
+        if self.alpha is not None:
+            a = self._posterior_weights(int(z.shape[1]))
+            alpha = xp.asarray(a, dtype=z.dtype) if xp is np else xp.asarray(a, dtype=z.dtype, device=z.device)
+        with np.errstate(over="ignore"):  # logits further apart than the dtype's range
+            return _softmax.posterior(z, gamma=self.gamma, epsilon=self.epsilon, alpha=alpha, xp=xp)
 
     def init_score(self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None) -> np.ndarray:
         """The constant raw prediction minimizing the (weighted) mean loss.

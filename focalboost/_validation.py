@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 HESSIAN_POLICIES = ("positive", "exact")
+PROBA_KINDS = ("posterior", "link")
 
 
 def check_real(name: str, value: Any, *, low: float | None = 0.0, high: float | None = None) -> float:
@@ -28,10 +29,15 @@ def check_real(name: str, value: Any, *, low: float | None = 0.0, high: float | 
 
 
 def check_hessian(name: str, value: Any) -> str:
+    return check_choice(name, value, HESSIAN_POLICIES)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of the strings ``choices``; a TypeError or ValueError naming ``name`` otherwise."""
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {HESSIAN_POLICIES}, got {value!r} of type {type(value).__name__}")
-    if value not in HESSIAN_POLICIES:
-        raise ValueError(f"{name} must be one of {HESSIAN_POLICIES}, got {value!r}")
+        raise TypeError(f"{name} must be one of {choices}, got {value!r} of type {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 

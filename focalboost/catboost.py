@@ -31,6 +31,7 @@ from ._boosting import (
     num_samples,
 )
 from ._loss import BaseFocalLoss, FocalLoss, MulticlassFocalLoss
+from ._math import binary as _binary
 from ._math import softmax as _softmax
 
 try:
@@ -99,7 +100,7 @@ class MulticlassFocalObjective:
         self.loss = loss
         self._alpha = None if loss.alpha is None else [float(a) for a in loss.alpha]
         self._exact = loss.hessian == "exact"
-        self._zero_eps = _softmax.zero_epsilon(loss.epsilon, _softmax.FLOAT64_SMALLEST_SUBNORMAL)
+        self._zero_eps = _binary.zero_epsilon(loss.epsilon, _binary.FLOAT64_SMALLEST_SUBNORMAL)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.loss!r})"

@@ -20,10 +20,14 @@ The module has two layers:
   (:mod:`focalboost._math.kernels` compiles them).
 * :func:`sigmoid_parts` and :func:`binary_focal` compute the stable primitives ``p, q, log p,
   log q`` with the array namespace ``xp`` and combine the two mirrored terms.
+* :func:`posterior_logit` / :func:`posterior` map a focal-trained score back to the class
+  posterior it stands for, through ``χ`` (:func:`log_neg_dloss_dlogp`), the derivative of the
+  per-class loss in log-probability space; the init score uses ``ψ`` (:func:`log_neg_dloss_dp`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 Array = Any
@@ -103,6 +107,21 @@ def sigmoid_parts(x: Array, xp: Any) -> tuple[Array, Array, Array, Array]:
     return p, q, log_p, log_q
 
 
+def zero_epsilon(epsilon: float, smallest_subnormal: float) -> bool:
+    """Whether ``ε`` counts as 0 in a dtype whose smallest subnormal is given.
+
+    An ``ε`` below half the smallest subnormal (``1e-46`` in float32) rounds to 0 in ``q + ε``:
+    there ``ε > 0`` would give ``log 0`` or ``0/0`` where ``q`` underflows, so such an ``ε``
+    takes the ``ε = 0`` branch of the formulas that have one, which is exactly what the dtype
+    computes with it everywhere else.
+    """
+    return not epsilon > 0.5 * smallest_subnormal
+
+
+#: The smallest subnormal float64, for the scalar formulas (which compute in float64).
+FLOAT64_SMALLEST_SUBNORMAL = 2.2250738585072014e-308 * 2.220446049250313e-16
+
+
 def combine_hessian(h_base: Any, h_turn: Any, exact: Any) -> Any:
     """Apply a Hessian policy to a second derivative split as ``h_base + h_turn``.
 
@@ -158,3 +177,181 @@ def binary_focal(
         exact = hessian == "exact"
         out_hess = c1 * combine_hessian(hb1, ht1, exact) + c0 * combine_hessian(hb0, ht0, exact)
     return out_loss, out_grad, out_hess
+
+
+# -- the class posterior of a focal-trained score --------------------------------------------------
+def _log_dloss_parts(u: Array, gamma: float, epsilon: float, xp: Any) -> tuple[Array, Array]:
+    """``χ(u) = log(−∂f/∂ log p)`` and ``log p`` of ``f(p) = −(1 − p + ε)^γ log p`` at ``p = σ(u)``.
+
+    ``−∂f/∂ log p = −p ∂f/∂p = G / r = w (1 + γ a / r)`` (see :func:`focalboost._math.softmax.class_term`,
+    with ``s = 1 − p``), so ``χ = γ log r + log1p(γ a / r)``. Both terms are bounded above
+    (``a / r ≤ −p log p / (1 − p) ≤ 1``), and ``χ = 0`` for ``γ = 0``.
+    """
+    p, q, log_p, log_q = sigmoid_parts(u, xp)
+    fi = xp.finfo(u.dtype)
+    if not zero_epsilon(epsilon, float(fi.smallest_normal) * float(fi.eps)):
+        r = q + epsilon
+        log_r = xp.log(r)  # r ≥ ε > 0
+        a_over_r = -(p * log_p) / r  # p log p is formed first: 0 (not 0·∞) where p underflows
+    else:
+        # ε = 0: r = q, and a / r = −p log p / q with x = e^{−|u|} ∈ [0, 1] is
+        # log1p(x) / x for u ≥ 0 (p = 1/(1+x), q = x/(1+x)) and x (log1p(x) − u) for u < 0
+        # (log p = u − log1p(x)). Both lie in [0, 1]. Where x underflows to 0 (u ≳ 745 in
+        # float64, ≳ 103 in float32) log1p(x) / x is its limit 1, not 0/0; for u < 0 it gives
+        # 0 · (log1p(0) − u) = 0, the right limit, since u is finite.
+        log_r = log_q
+        x = xp.exp(-xp.abs(u))
+        l1p = xp.log1p(x)
+        zero = xp.zeros_like(x)
+        under = x == 0
+        a_over_r = xp.where(u >= 0, xp.where(under, zero + 1.0, l1p / (x + under)), x * (l1p - u))
+    if gamma > 1:
+        # For ε = 0, γ log r ≈ −γ u leaves the dtype's range once γ u > max (only possible for
+        # γ > 1, as |log r| ≤ max): floor log r just above −max / γ (4 ulp of slack for the
+        # rounding of the division and the product), so χ saturates near −max instead of
+        # overflowing to −∞. Every finite u then gives a finite χ, still non-increasing in u.
+        floor = -(float(fi.max) / gamma) * (1.0 - 4.0 * float(fi.eps))
+        log_r = xp.maximum(log_r, xp.full_like(log_r, floor))
+    chi = gamma * log_r + xp.log1p(gamma * a_over_r)
+    return chi, log_p
+
+
+def log_neg_dloss_dlogp(u: Array, gamma: float, epsilon: float, xp: Any) -> Array:
+    """``χ = log(−∂f/∂ log p)`` of ``f(p) = −(1 − p + ε)^γ log p`` at ``p = σ(u)``, elementwise.
+
+    Parameters
+    ----------
+    u : array
+        Logits of ``p``, any finite values, floating dtype.
+    gamma, epsilon : float
+        ``γ ≥ 0``, ``ε ≥ 0``.
+    xp : namespace
+
+    Returns
+    -------
+    array of the shape and dtype of ``u``
+        ``χ(u) = γ log r + log1p(γ a / r)`` with ``r = 1 − p + ε`` and ``a = −p log p``;
+        ``χ ≡ 0`` for ``γ = 0``, ``χ → γ log(1 + ε)`` as ``u → −∞``, and as ``u → ∞``,
+        ``χ → γ log ε`` for ``ε > 0`` and ``χ ≈ −γ u`` for ``ε = 0``.
+
+    Notes
+    -----
+    ``χ = ψ + log p`` where ``ψ`` is :func:`log_neg_dloss_dp`. The posterior of a focal-trained
+    score uses differences of ``χ``, in which the ``log p`` parts cancel to exactly the logit
+    (so ``γ = 0`` gives ``σ`` and ``softmax`` by construction). Finite for every finite ``u``:
+    where the exact value is below the dtype's range (``ε = 0``, ``γ u > max``) it saturates
+    just above ``−max``.
+    """
+    return _log_dloss_parts(u, gamma, epsilon, xp)[0]
+
+
+def log_neg_dloss_dp(u: Array, gamma: float, epsilon: float, xp: Any) -> Array:
+    """``ψ = log(−∂f/∂p)`` of ``f(p) = −(1 − p + ε)^γ log p`` at ``p = σ(u)``, elementwise.
+
+    ``−∂f/∂p = (w / p) (1 + γ a / r)`` (see :func:`focalboost._math.softmax.class_term`, with ``s = 1 − p``), so
+    ``ψ = γ log r − log p + log1p(γ a / r) = χ − log p`` with ``χ`` from
+    :func:`log_neg_dloss_dlogp`. ``f`` is strictly convex in ``p`` for every ``γ ≥ 0``
+    (``f'' = γ(1−γ) r^(γ−2) log p + 2γ r^(γ−1)/p + r^γ/p²``, and ``p² log p ≥ −p (1 − p)``
+    keeps it positive for ``γ < 1``), so ``ψ`` strictly decreases in ``u``. Parametrizing ``p``
+    by its own logit ``u`` keeps ``p`` and ``1 − p`` exact near 0 and 1.
+
+    Finite for every finite ``u`` in float32 and float64 (``ψ ≈ −u`` as ``u → −∞``; ``ψ`` is
+    bounded below by ``γ log ε`` for ``ε > 0`` and ``≈ −γ u`` for ``ε = 0``, saturated just
+    above the dtype's ``−max`` where that is out of range). Used by the softmax init score.
+    """
+    chi, log_p = _log_dloss_parts(u, gamma, epsilon, xp)
+    return chi - log_p
+
+
+def posterior_logit(
+    x: Array, *, gamma: float, epsilon: float, alpha_pos: float, alpha_neg: float, xp: Any
+) -> Array:
+    """Logit of the class posterior ``η`` for which the binary focal risk is minimized at ``x``.
+
+    Parameters
+    ----------
+    x : array
+        Raw predictions (logits) of a model trained with the binary focal loss; any finite
+        values, floating dtype.
+    gamma, epsilon : float
+        Focusing parameter ``γ ≥ 0`` and smoothing constant ``ε ≥ 0`` of that loss.
+    alpha_pos, alpha_neg : float
+        Class weights ``α₁`` (positive term) and ``α₀`` (negative term), both ``> 0`` (a zero
+        weight leaves the posterior undetermined; the loss objects refuse it).
+    xp : namespace
+
+    Returns
+    -------
+    array of the shape and dtype of ``x``
+        ``logit η(x)``, finite for every finite ``x``; where its exact value is beyond the
+        dtype's range (``ε = 0`` and ``(1 + γ) |x| > max``) it saturates at ``±max``.
+
+    Notes
+    -----
+    With ``f(x) = −(σ(−x) + ε)^γ log σ(x)``, the loss of a sample with label ``y`` is
+    ``L(x, y) = α₁ y f(x) + α₀ (1 − y) f(−x)``, so a sample whose positive class has posterior
+    ``η`` has expected loss ``R(x) = η α₁ f(x) + (1 − η) α₀ f(−x)``. The focal-trained score is
+    its stationary point, ``R'(x) = η g₁ + (1 − η) g₀ = 0`` with ``g₁ = α₁ f'(x) < 0`` and
+    ``g₀ = −α₀ f'(−x) > 0``, so
+
+        η = g₀ / (g₀ − g₁),      logit η = log(g₀ / −g₁) = log(α₀/α₁) + log(−f'(−x)) − log(−f'(x)).
+
+    Writing ``f(x) = F(σ(x))`` with ``F(p) = −(1 − p + ε)^γ log p`` and ``dσ/dx = σ(x) σ(−x)``,
+    ``−f'(x) = −∂F/∂p · σ(x) σ(−x)``, and the factor ``σ(x) σ(−x)`` is even in ``x``, so it
+    cancels: ``logit η = log(α₀/α₁) + ψ(−x) − ψ(x)`` with ``ψ(u) = log(−∂F/∂p)`` at
+    ``p = σ(u)``. Since ``ψ = χ − log σ`` and ``log σ(x) − log σ(−x) = x`` exactly,
+
+        logit η = log(α₀/α₁) + x + χ(−x) − χ(x).
+
+    ``F`` is strictly convex in ``p``, so ``ψ`` strictly decreases and ``logit η`` strictly
+    increases in ``x``: the map is invertible. ``γ = 0`` gives ``χ ≡ 0`` and ``η = σ(x)`` when
+    ``α₁ = α₀`` (bit for bit). As ``x → ∞``, ``logit η ≈ x + γ log((1 + ε)/ε)`` for ``ε > 0`` and
+    ``≈ (1 + γ) x`` for ``ε = 0``; as ``x → −∞`` the mirror image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from focalboost._math.binary import posterior_logit
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> posterior_logit(x, gamma=0.0, epsilon=0.0, alpha_pos=1.0, alpha_neg=1.0, xp=np)
+    array([-2.,  0.,  2.])
+    """
+    fi = xp.finfo(x.dtype)
+    big = float(fi.max)
+    # The weights enter as a difference of logs, not the log of a ratio that could overflow.
+    c = math.log(alpha_neg) - math.log(alpha_pos)
+    # Each χ lies in [−max, γ log(1 + ε) + log1p(γ)] (a few units at most): their difference,
+    # and c added to it, cannot overflow (a few units added to ±max round back to ±max).
+    d = c + (log_neg_dloss_dlogp(-x, gamma, epsilon, xp) - log_neg_dloss_dlogp(x, gamma, epsilon, xp))
+    # For ε = 0, x and d ≈ γ x share their sign and x + d can overflow. Halved, the sum cannot
+    # (|x|/2 + |d|/2 ≤ max), and scaling by 2 commutes with rounding, so 2 (x/2 + d/2) is the
+    # rounded x + d bit for bit wherever that is in range (halving a subnormal can drop its last
+    # bit, 5e-324: far below the logit's accuracy) and the clip saturates it at ±max elsewhere.
+    half = 0.5 * x + 0.5 * d
+    half_max = xp.full_like(half, 0.5 * big)  # max / 2 is exact, and so is 2 · (max / 2)
+    return 2.0 * xp.minimum(xp.maximum(half, -half_max), half_max)
+
+
+def posterior(
+    x: Array, *, gamma: float, epsilon: float, alpha_pos: float, alpha_neg: float, xp: Any
+) -> tuple[Array, Array]:
+    """The posterior ``η`` of the positive class and ``1 − η``, each computed directly.
+
+    Parameters
+    ----------
+    x : array
+        Raw predictions of a model trained with the binary focal loss; any finite values.
+    gamma, epsilon, alpha_pos, alpha_neg : float
+        As in :func:`posterior_logit` (class weights ``> 0``).
+    xp : namespace
+
+    Returns
+    -------
+    eta, one_minus_eta : arrays of the shape and dtype of ``x``
+        ``σ(t)`` and ``σ(−t)`` of ``t = logit η(x)`` (:func:`posterior_logit`), from
+        :func:`sigmoid_parts`: in ``[0, 1]``, and ``1 − η`` is never formed by
+        subtraction, so both keep full relative precision near 0.
+    """
+    t = posterior_logit(x, gamma=gamma, epsilon=epsilon, alpha_pos=alpha_pos, alpha_neg=alpha_neg, xp=xp)
+    eta, one_minus_eta, _, _ = sigmoid_parts(t, xp)
+    return eta, one_minus_eta

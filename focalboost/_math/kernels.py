@@ -571,7 +571,7 @@ def softmax_focal(
         np.empty((n, k), dtype=z.dtype) if hessian is not None else empty2,
     )
     kernel = _softmax_kernel()
-    zero_eps = softmax.zero_epsilon(float(epsilon), softmax.FLOAT64_SMALLEST_SUBNORMAL)
+    zero_eps = binary.zero_epsilon(float(epsilon), binary.FLOAT64_SMALLEST_SUBNORMAL)
     rest = (float(gamma), float(epsilon), zero_eps, hessian == "exact")
     blocks = min(_threads(), (n * k) // _MIN_BLOCK)
     if blocks <= 1:

@@ -40,6 +40,7 @@ Three layers:
   primitives (``p``, ``q``, ``s``, ``log p_c``, ``ρ``) with an array namespace ``xp`` (``exp``,
   ``log1p``, ``max``, ``argmax``, ``sum``, ``where``, ``arange``) and assemble the outputs, for
   every row at once (numpy without numba, torch, cupy).
+* :func:`posterior` maps focal-trained scores back to the class posteriors they stand for.
 * :func:`focal_row` is the same for one sample with plain floats and :mod:`math`, step for step:
   the fused numba kernel (:mod:`focalboost._math.kernels`) compiles it, and CatBoost's
   per-object multiclass objective calls it as plain Python.
@@ -50,7 +51,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from .binary import combine_hessian, sigmoid_parts
+from .binary import combine_hessian, log_neg_dloss_dlogp, zero_epsilon
 
 Array = Any
 
@@ -109,46 +110,6 @@ def entry_terms(
     h_base = w * (pq + (2.0 * gamma) * (rho2 * (r * p_c)))
     h_turn = (gamma * w) * a * (pq_over_r + rho2 * ((gamma - 1.0) * p_c - r))
     return grad, h_base, h_turn
-
-
-def log_neg_dloss_dp(u: Array, gamma: float, epsilon: float, xp: Any) -> Array:
-    """``ψ = log(−∂f/∂p)`` of ``f(p) = −(1 − p + ε)^γ log p`` at ``p = σ(u)``, for the init score.
-
-    ``−∂f/∂p = −F / p = G / (r p) = (w / p) (1 + γ a / r)`` (see :func:`class_term`, with
-    ``s = 1 − p``), so ``ψ = γ log r − log p + log1p(γ a / r)``. ``f`` is strictly convex in ``p``
-    for every ``γ ≥ 0`` (``f'' = γ(1−γ) r^(γ−2) log p + 2γ r^(γ−1)/p + r^γ/p²``, and
-    ``p² log p ≥ −p (1 − p)`` keeps it positive for ``γ < 1``), so ``ψ`` strictly decreases in
-    ``u``. Parametrizing ``p`` by its own logit ``u`` keeps ``p`` and ``1 − p`` exact near 0 and 1.
-
-    For ``ε = 0``, ``a / r = −p log p / (1 − p)`` is ``log1p(x) / x`` (``u ≥ 0``) or
-    ``x (log1p(x) − u)`` (``u < 0``) with ``x = e^{−|u|}``: both bounded, no ``0/0`` near ``p = 1``.
-    Meant for ``|u| ≤ 700`` in float64 (``x`` does not underflow there).
-    """
-    p, q, log_p, log_q = sigmoid_parts(u, xp)
-    if epsilon > 0:
-        r = q + epsilon
-        log_r = xp.log(r)
-        a_over_r = -(p * log_p) / r
-    else:
-        log_r = log_q
-        x = xp.exp(-xp.abs(u))
-        l1p = xp.log1p(x)
-        a_over_r = xp.where(u >= 0, l1p / x, x * (l1p - u))
-    return gamma * log_r - log_p + xp.log1p(gamma * a_over_r)
-
-
-def zero_epsilon(epsilon: float, smallest_subnormal: float) -> bool:
-    """Whether ``ρ`` takes the ``ε = 0`` branch in a dtype whose smallest subnormal is given.
-
-    An ``ε`` below half the smallest subnormal (``1e-46`` in float32) rounds to 0 in ``s + ε``:
-    there ``ε > 0`` would give ``0/0`` where ``s`` underflows, so such an ``ε`` takes the
-    ``ε = 0`` branch, which is exactly what the dtype computes with it everywhere else.
-    """
-    return not epsilon > 0.5 * smallest_subnormal
-
-
-#: The smallest subnormal float64, for :func:`focal_row` (which computes in float64).
-FLOAT64_SMALLEST_SUBNORMAL = 2.2250738585072014e-308 * 2.220446049250313e-16
 
 
 class SoftmaxParts(NamedTuple):
@@ -300,6 +261,126 @@ def softmax_focal(
     return out_loss, out_grad, out_hess
 
 
+# -- the class posterior of a focal-trained score --------------------------------------------------
+def class_logits(z: Array, xp: Any) -> Array:
+    """``u_k = logit(softmax(z)_k) = z_k − log Σ_{j≠k} e^{z_j}`` for every class, shape ``(n, K)``, ``K ≥ 2``.
+
+    Finite for every finite ``z`` (saturated at ``±max`` where the exact value is beyond the
+    dtype's range, e.g. ``z = (max, −max)``).
+
+    Notes
+    -----
+    With ``M`` the (first) largest logit of a row, ``e = exp(z − M)`` and ``O`` the sum of ``e``
+    without that maximum:
+
+    * every other class ``k`` has ``Σ_{j≠k} e^{z_j − M} = 1 + (O − e_k)``: the sum contains
+      the maximum's 1, so it cannot underflow, and the subtraction ``O − e_k ≥ 0`` (``O`` is a
+      sum of non-negative terms including ``e_k``) loses at most an ulp of ``O ≤ K − 1``
+      absolutely, which is all the absolute accuracy ``u_k`` needs:
+      ``u_k = (z_k − M) − log1p(O − e_k)``;
+    * the maximum itself is shifted by the second-largest logit ``M₂`` (a tie counts):
+      ``u = (M − M₂) − log1p(O₂)`` with ``O₂`` the sum of ``exp(z_j − M₂)`` over the classes
+      other than the two, exact however far ``M`` leads (``e^{−(M − M₂)}`` is never formed).
+    """
+    e, is_k, o_k, m = _exp_shifted(z, xp)
+    zero = xp.zeros_like(z)
+    # At the maximum O − e_k would be O − 1 ≥ −1 (log1p(−1) = −∞): masked, it is computed below.
+    u_rest = (z - m) - xp.log1p(xp.where(is_k, zero, o_k - e))
+    # The maximum masked out (−∞, whose exp is 0): the second-largest logit becomes the first
+    # maximum of the rest, and _exp_shifted's O is then the sum over the classes other than both.
+    others = xp.where(is_k, xp.full_like(z, -math.inf), z)
+    _, _, o_2, m_2 = _exp_shifted(others, xp)
+    u_top = (m - m_2) - xp.log1p(o_2)
+    u = xp.where(is_k, zero + u_top, u_rest)
+    # z − M and M − M₂ overflow to ∓∞ only where the exact u is beyond the dtype's range
+    # (e.g. z = (max, −max)); χ needs a finite argument, and saturating there changes no
+    # posterior (the class's weight e^{z_k − M − χ(u_k)} is then 0 or the row's only one).
+    big = float(xp.finfo(z.dtype).max)
+    return xp.minimum(xp.maximum(u, xp.full_like(u, -big)), xp.full_like(u, big))
+
+
+def _posterior_scores(z: Array, gamma: float, epsilon: float, alpha: Array | None, xp: Any) -> Array:
+    """Unnormalized log posteriors ``v_k = (z_k − M) − χ(u_k) − log α_k`` (see :func:`posterior`)."""
+    u = class_logits(z, xp)
+    m = xp.max(z, axis=1, keepdims=True)
+    v = (z - m) - log_neg_dloss_dlogp(u, gamma, epsilon, xp)
+    if alpha is not None:
+        v = v - xp.reshape(xp.log(alpha), (1, -1))
+    # v is at most ~max (z_k − M ≤ 0, and χ(u_k) is bounded for every class but the leader,
+    # whose −χ is ≈ γ (M − M₂) for ε = 0), but a difference of two entries can leave the range.
+    # Clipped to ±max/2, no difference overflows, and nothing changes unless the exact
+    # log-posterior of some class is below about −max/2 (then its η is 0 in any case).
+    half_max = xp.full_like(v, 0.5 * float(xp.finfo(z.dtype).max))
+    return xp.minimum(xp.maximum(v, -half_max), half_max)
+
+
+def posterior(z: Array, *, gamma: float, epsilon: float, alpha: Array | None, xp: Any) -> Array:
+    """Class posteriors ``η`` for which the softmax focal risk is minimized at the logits ``z``.
+
+    Parameters
+    ----------
+    z : array of shape (n, K)
+        Raw predictions of a model trained with the softmax focal loss, ``K ≥ 2``; any finite
+        values, floating dtype.
+    gamma, epsilon : float
+        Focusing parameter ``γ ≥ 0`` and smoothing constant ``ε ≥ 0`` of that loss.
+    alpha : array of shape (K,) or None
+        Per-class weights ``α_k > 0`` (a zero weight leaves the posterior undetermined; the loss
+        objects refuse it), same array library, device and dtype as ``z``; None means 1.
+    xp : namespace
+
+    Returns
+    -------
+    array of shape (n, K)
+        ``η``: rows in ``[0, 1]`` summing to 1 (to rounding), finite for every finite ``z``.
+
+    Notes
+    -----
+    With ``q = softmax(z)`` and ``ℓ_k(q) = −α_k (1 − q + ε)^γ log q`` the loss of a sample of
+    class ``k``, a sample with class posteriors ``η`` has expected loss
+    ``R(z) = Σ_k η_k ℓ_k(q_k)``. With ``∂q_k/∂z_j = q_k (δ_kj − q_j)``,
+
+        ∂R/∂z_j = Σ_k η_k ℓ_k'(q_k) q_k (δ_kj − q_j) = b_j − q_j Σ_k b_k,   b_k = η_k ℓ_k'(q_k) q_k,
+
+    which vanishes for all ``j`` iff ``b_j = c q_j``, i.e. ``η_k ℓ_k'(q_k)`` is the same for every
+    class: ``η_k ∝ 1 / |ℓ_k'(q_k)|`` (every ``ℓ_k' < 0``). With ``ψ = log(−∂F/∂p)`` of
+    ``F(p) = −(1 − p + ε)^γ log p`` taken at ``p = σ(u_k)``, ``u_k = logit q_k``
+    (:func:`class_logits`), ``|ℓ_k'(q_k)| = α_k e^{ψ(u_k)}``, and ``ψ = χ − log σ`` with
+    ``log σ(u_k) = log q_k = z_k − logsumexp(z)``, so
+
+        η = softmax_k(−log α_k − ψ(u_k)) = softmax_k(z_k − χ(u_k) − log α_k),
+
+    the common ``logsumexp(z)`` dropping out. It is evaluated as ``softmax(v)`` with
+    ``v_k = (z_k − M) − χ(u_k) − log α_k``, ``M`` the row maximum. ``γ = 0`` gives ``χ ≡ 0``
+    and ``η = softmax(z − log α)`` (``softmax(z)`` bit for bit for ``alpha=None``); ``K = 2`` with
+    ``z = (0, x)`` gives :func:`focalboost._math.binary.posterior` with equal weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from focalboost._math.softmax import posterior
+    >>> eta = posterior(np.array([[2.0, 0.0, -1.0]]), gamma=2.0, epsilon=1e-3, alpha=None, xp=np)
+    >>> eta.shape, float(eta.sum())
+    ((1, 3), 1.0)
+    """
+    v = _posterior_scores(z, gamma, epsilon, alpha, xp)
+    e, _, o_k, _ = _exp_shifted(v, xp)
+    return e / (1.0 + o_k)
+
+
+def log_posterior(z: Array, *, gamma: float, epsilon: float, alpha: Array | None, xp: Any) -> Array:
+    """``log η`` of :func:`posterior`, shape ``(n, K)``, exact where ``η`` underflows.
+
+    ``log η_k = (v_k − max v) − log1p(O)`` with ``O`` the sum of ``exp(v − max v)`` without the
+    (first) maximum: two non-positive terms, so a posterior of ``e^{−10⁴}`` comes out as
+    ``−10⁴``, not ``−∞``. Finite for every finite ``z``; exact unless it is below about
+    ``−max/2`` (a class trailing by more than ``max / (2 max(γ, 1))``), where it saturates.
+    """
+    v = _posterior_scores(z, gamma, epsilon, alpha, xp)
+    _, _, o_k, m = _exp_shifted(v, xp)
+    return (v - m) - xp.log1p(o_k)
+
+
 def make_focal_row(class_term: Any, entry_terms: Any, combine_hessian: Any) -> Any:
     """:func:`focal_row` with the given callees: the numba kernel passes their compiled forms (a
     jitted function can call only jitted functions), the module passes the plain ones below."""
@@ -328,7 +409,7 @@ def make_focal_row(class_term: Any, entry_terms: Any, combine_hessian: Any) -> A
             Its class, in ``[0, K)``.
         gamma, epsilon : float
         zero_eps : bool
-            ``zero_epsilon(epsilon, FLOAT64_SMALLEST_SUBNORMAL)``, computed once by the caller.
+            ``binary.zero_epsilon(epsilon, binary.FLOAT64_SMALLEST_SUBNORMAL)``, computed once by the caller.
         exact : bool
             The exact Hessian (True) or the ``"positive"`` policy (False).
         scale : float

@@ -25,9 +25,19 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
     raise ImportError(f"focalboost.torch needs PyTorch ({exc}): pip install 'focalboost[torch]'") from exc
 
+from .._math import binary as _binary
+from .._math import dispatch
+from .._math import softmax as _softmax
 from ._autograd import BinaryLoss, SoftmaxLoss
 
-__all__ = ["SigmoidFocalLoss", "SoftmaxFocalLoss", "sigmoid_focal_loss", "softmax_focal_loss"]
+__all__ = [
+    "SigmoidFocalLoss",
+    "SoftmaxFocalLoss",
+    "sigmoid_focal_loss",
+    "sigmoid_focal_posterior",
+    "softmax_focal_loss",
+    "softmax_focal_posterior",
+]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -409,3 +419,116 @@ class SoftmaxFocalLoss(nn.Module):
             f"gamma={self.gamma!r}, reduction={self.reduction!r}, epsilon={self.epsilon!r}, "
             f"ignore_index={self.ignore_index!r}"
         )
+
+
+def sigmoid_focal_posterior(
+    inputs: torch.Tensor, alpha: float | None = 0.25, gamma: float = 2.0, *, epsilon: float = 1e-3
+) -> torch.Tensor:
+    r"""Calibrated probabilities of logits trained with :func:`sigmoid_focal_loss`.
+
+    The focal loss is not minimized at the true class probability, so ``σ(inputs)`` of a
+    focal-trained network is not calibrated (for ``γ > 0`` it is pulled toward 0.5, and ``α``
+    shifts it). This returns the posterior ``η`` for which the loss with these parameters is
+    minimized at ``inputs``; it is increasing in the logit, so rankings and AUCs are unchanged.
+
+    Parameters
+    ----------
+    inputs : Tensor of shape (*)
+        Logits of a model trained with :func:`sigmoid_focal_loss`; any floating dtype and
+        device (float16/bfloat16 are computed in float32). Finite.
+    alpha, gamma, epsilon
+        The parameters the model was trained with (as in :func:`sigmoid_focal_loss`). ``alpha``
+        must be in (0, 1), or None / negative (no weighting): a class of weight 0 has no posterior.
+
+    Returns
+    -------
+    Tensor of shape (*)
+        ``η``, the probability of the positive class, in the dtype of ``inputs``.
+
+    Notes
+    -----
+    ``logit η = log((1 − α) / α) + x + χ(−x) − χ(x)`` with
+    ``χ(u) = γ log(1 − σ(u) + ε) + log1p(γ a / (1 − σ(u) + ε))``, ``a = −σ(u) log σ(u)``: the
+    stationary point of the expected loss (see :meth:`focalboost.FocalLoss.predict_proba`).
+    Not differentiable through autograd's closed forms (it is computed op by op).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from focalboost.torch import sigmoid_focal_posterior
+    >>> sigmoid_focal_posterior(torch.tensor([-2.0, 0.0, 2.0]), alpha=0.5, gamma=0.0)
+    tensor([0.1192, 0.5000, 0.8808])
+    """
+    x = _check_tensor("inputs", inputs)
+    if not x.is_floating_point():
+        raise TypeError(f"inputs must be a floating-point tensor, got dtype {x.dtype}")
+    g = check_real("gamma", gamma)
+    eps = check_real("epsilon", epsilon)
+    a1, a0 = _binary_alphas(alpha)
+    if not (a1 > 0 and a0 > 0):
+        raise ValueError(
+            f"alpha must be in (0, 1) (or None) for a posterior: a class of weight 0 has none, got {alpha!r}"
+        )
+    eta, _ = _binary.posterior(
+        x.to(_compute_dtype(x)), gamma=g, epsilon=eps, alpha_pos=a1, alpha_neg=a0, xp=dispatch.torch_namespace()
+    )
+    return eta.to(x.dtype)
+
+
+def softmax_focal_posterior(
+    inputs: torch.Tensor, alpha: Any = None, gamma: float = 2.0, *, epsilon: float = 1e-3
+) -> torch.Tensor:
+    r"""Calibrated class probabilities of logits trained with :func:`softmax_focal_loss`.
+
+    ``softmax(inputs)`` of a focal-trained network is not calibrated; this returns the class
+    posteriors ``η`` for which the loss with these parameters is minimized at ``inputs``
+    (detection and segmentation networks trained with a focal loss get calibrated scores).
+
+    Parameters
+    ----------
+    inputs : Tensor of shape (N, C) or (N, C, d1, d2, ...)
+        Logits, class dimension 1; any floating dtype and device. Finite.
+    alpha, gamma, epsilon
+        The parameters the model was trained with (as in :func:`softmax_focal_loss`); every
+        class weight must be > 0.
+
+    Returns
+    -------
+    Tensor of the shape of ``inputs``
+        ``η``, summing to 1 over dimension 1, in the dtype of ``inputs``.
+
+    Notes
+    -----
+    ``η = softmax(z − χ(u) − log α)`` over the classes, with ``u_k = logit softmax(z)_k``
+    (see :meth:`focalboost.MulticlassFocalLoss.predict_proba`); ``γ = 0`` and no ``alpha`` give
+    ``softmax(z)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from focalboost.torch import softmax_focal_posterior
+    >>> eta = softmax_focal_posterior(torch.tensor([[2.0, 0.0, -1.0]]), gamma=2.0)
+    >>> eta.shape, round(float(eta.sum()), 6)
+    (torch.Size([1, 3]), 1.0)
+    """
+    x = _check_tensor("inputs", inputs)
+    if not x.is_floating_point():
+        raise TypeError(f"inputs must be a floating-point tensor, got dtype {x.dtype}")
+    if x.dim() < 2:
+        raise ValueError(f"inputs must have shape (N, C) or (N, C, d1, ...), got shape {tuple(x.shape)}")
+    g = check_real("gamma", gamma)
+    eps = check_real("epsilon", epsilon)
+    n_classes = int(x.shape[1])
+    dtype = _compute_dtype(x)
+    weights = _class_weights(alpha, n_classes, dtype, x.device)
+    if weights is not None and not torch.compiler.is_compiling() and bool((weights <= 0).any()):
+        i = int(torch.nonzero(weights <= 0)[0, 0])
+        raise ValueError(
+            f"alpha[{i}] must be > 0 for a posterior (a class of weight 0 has none), got {float(weights[i])!r}"
+        )
+    z = x.to(dtype).movedim(1, -1)
+    shape = z.shape
+    eta = _softmax.posterior(
+        z.reshape(-1, n_classes), gamma=g, epsilon=eps, alpha=weights, xp=dispatch.torch_namespace()
+    )
+    return eta.reshape(shape).movedim(-1, 1).to(x.dtype)
