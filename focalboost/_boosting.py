@@ -9,13 +9,14 @@ library's signatures, signs and shapes.
 from __future__ import annotations
 
 import contextlib
+import difflib
 from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
 
 from ._loss import BaseFocalLoss, FocalLoss, MulticlassFocalLoss
-from ._validation import check_hessian, check_real, check_weights
+from ._validation import PROBA_KINDS, check_choice, check_hessian, check_real, check_weights
 
 __all__ = [
     "FOCAL_DOC",
@@ -23,15 +24,20 @@ __all__ = [
     "METRIC_NAME",
     "FocalClassifierMixin",
     "add_offset",
+    "check_scale",
     "constant_rows",
+    "decision",
+    "init_vector",
     "derivatives",
+    "logistic_scale",
     "mean_loss",
     "num_samples",
+    "probabilities",
     "swapped_attributes",
 ]
 
 #: The parameters the estimators add to their library's; never forwarded to a booster.
-FOCAL_PARAMS = ("focal_gamma", "focal_alpha", "focal_epsilon", "focal_hessian")
+FOCAL_PARAMS = ("focal_gamma", "focal_alpha", "focal_epsilon", "focal_hessian", "focal_proba", "focal_scale")
 
 #: The name of the focal evaluation metric, in every library's evaluation results.
 METRIC_NAME = "focal_loss"
@@ -52,6 +58,21 @@ FOCAL_DOC = """
     focal_hessian : {"positive", "exact"}, default="positive"
         Hessian policy of :class:`focalboost.FocalLoss`. ``"positive"`` keeps Newton steps
         bounded on badly misclassified points.
+    focal_proba : {"posterior", "link"}, default="posterior"
+        What ``predict_proba`` returns. ``"posterior"``: the class probabilities for which the
+        focal loss is minimized at the model's raw scores (see
+        :meth:`focalboost.FocalLoss.predict_proba`), calibrated like a log-loss model's.
+        ``"link"``: the sigmoid (softmax) of the raw scores, which the focal loss pulls toward
+        0.5 (and ``α`` shifts), so not calibrated. Both rank samples alike (same ROC-AUC and
+        PR-AUC); ``predict`` is the class of largest ``predict_proba`` either way, and any
+        probability threshold means something different under each.
+    focal_scale : "auto" or float, default=1.0
+        A constant ``s > 0`` multiplying the focal gradient and Hessian during training. It does
+        not move the loss's minimizer or the reported metric (always the true focal loss); it
+        changes how the library's curvature-based regularization (``reg_lambda`` /
+        ``l2_leaf_reg``, ``min_child_weight`` / ``min_sum_hessian_in_leaf``), tuned for
+        log-loss Hessians, acts on the much smaller focal Hessians. ``"auto"`` picks ``s`` so
+        that the total Hessian at the init score equals the log-loss's at its own init score.
 """
 
 
@@ -71,16 +92,50 @@ def _multiclass_hessian_factor(library: str, n_classes: int) -> float:
     return 1.0
 
 
-def derivatives(loss: BaseFocalLoss, y_true: Any, raw: Any, sample_weight: Any, *, library: str) -> tuple[Any, Any]:
-    """Gradient and Hessian of the weighted loss at the raw scores, in ``library``'s convention.
+def derivatives(
+    loss: BaseFocalLoss, y_true: Any, raw: Any, sample_weight: Any, *, library: str, scale: float = 1.0
+) -> tuple[Any, Any]:
+    """Gradient and Hessian of the weighted loss at the raw scores, in ``library``'s convention,
+    times ``scale`` (see ``focal_scale``).
 
     Arrays are passed through as the library hands them (XGBoost's float32 margins included:
     the formulas compute float32 input in float64 and round once, which is what XGBoost keeps).
     """
     grad, hess = loss.gradient_hessian(y_true, raw, sample_weight)
-    if hess.ndim == 2:
-        hess = hess * _multiclass_hessian_factor(library, int(hess.shape[1]))
+    factor = _multiclass_hessian_factor(library, int(hess.shape[1])) if hess.ndim == 2 else 1.0
+    if scale != 1.0:
+        grad = grad * scale
+    if factor * scale != 1.0:
+        hess = hess * (factor * scale)
     return grad, hess
+
+
+def check_scale(scale: Any, name: str = "scale") -> float:
+    """A derivative scale: a finite number > 0."""
+    value = check_real(name, scale)
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {scale!r}")
+    return value
+
+
+def logistic_scale(loss: BaseFocalLoss, init: float | np.ndarray, masses: np.ndarray) -> float:
+    """``s`` such that ``s ·`` the focal loss's total Hessian at its init score equals the log-loss's
+    total Hessian at its own init score (``focal_scale="auto"``).
+
+    Both totals depend on the labels through the class masses only (the total weight of each
+    class): the log-loss's is ``Σ_c W π_c (1 − π_c)`` at its optimal constant ``π = masses / W``
+    (``W p̄ (1 − p̄)`` for two classes), the focal loss's is the sum of its Hessian (under its
+    policy) over one sample per class weighted by the masses, at the focal init score.
+    """
+    k = int(masses.size)
+    total = float(masses.sum())
+    pi = masses / total
+    logistic = total * float(np.sum(pi * (1.0 - pi))) if k > 2 else total * float(pi[0] * pi[1])
+    y = np.arange(k, dtype=np.float64)
+    raw = np.full(k, float(init)) if np.ndim(init) == 0 else np.tile(np.asarray(init, dtype=np.float64), (k, 1))
+    _, hess = loss.gradient_hessian(y, raw, masses)
+    focal = float(np.sum(hess))
+    return logistic / focal
 
 
 def mean_loss(loss: BaseFocalLoss, y_true: Any, raw: Any, sample_weight: Any = None) -> float:
@@ -92,6 +147,45 @@ def mean_loss(loss: BaseFocalLoss, y_true: Any, raw: Any, sample_weight: Any = N
     values = np.asarray(loss.loss(y_true, raw, sample_weight), dtype=np.float64)
     total = float(values.shape[0]) if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
     return float(np.sum(values)) / total if total > 0 else float("nan")
+
+
+def init_vector(init_score: Any, n_outputs: int, where: str) -> np.ndarray:
+    """The init score as float64 of shape ``(n_outputs,)``, checked against the booster."""
+    init = np.asarray(init_score, dtype=np.float64).reshape(-1)
+    if init.size != n_outputs:
+        raise ValueError(
+            f"init_score must hold {n_outputs} value(s), one per raw score of the {where}, "
+            f"got shape {np.shape(init_score)}"
+        )
+    if not np.all(np.isfinite(init)):
+        raise ValueError(f"init_score must be finite, got {init_score!r}")
+    return init
+
+
+# -- from raw scores to what the estimators return ----------------------------------------------
+def _rows(loss: BaseFocalLoss, raw: Any) -> np.ndarray:
+    raw = np.asarray(raw, dtype=np.float64)
+    return raw.reshape(raw.shape[0], -1) if isinstance(loss, MulticlassFocalLoss) else raw
+
+
+def probabilities(loss: BaseFocalLoss, raw: Any, kind: str, *, log: bool = False) -> np.ndarray:
+    """Class probabilities of shape ``(n, n_classes)`` (``kind``: ``focal_proba``) of raw scores,
+    or their logarithm, computed directly."""
+    kind = check_choice("focal_proba", kind, PROBA_KINDS)
+    rows = _rows(loss, raw)
+    return np.asarray(loss.predict_log_proba(rows, kind=kind) if log else loss.predict_proba(rows, kind=kind))
+
+
+def decision(loss: BaseFocalLoss, raw: Any, kind: str) -> np.ndarray:
+    """The decision function of raw scores: its sign (two classes) or argmax (more) is the class of
+    largest probability. ``kind="link"``: the raw scores themselves; ``"posterior"``: the
+    log-odds of the posterior (two classes) or its logarithm (more)."""
+    if check_choice("focal_proba", kind, PROBA_KINDS) == "link":
+        return np.asarray(raw, dtype=np.float64)
+    log_proba = probabilities(loss, raw, kind, log=True)
+    if isinstance(loss, MulticlassFocalLoss):
+        return log_proba
+    return log_proba[:, 1] - log_proba[:, 0]
 
 
 # -- helpers for estimators -------------------------------------------------------------------------
@@ -160,6 +254,8 @@ class FocalClassifierMixin:
     focal_alpha: Any
     focal_epsilon: Any
     focal_hessian: Any
+    focal_proba: Any
+    focal_scale: Any
     _focal_classes: np.ndarray
 
     # -- parameters ---------------------------------------------------------------------------
@@ -232,10 +328,10 @@ class FocalClassifierMixin:
         return idx.astype(np.float64)
 
     # -- the start ----------------------------------------------------------------------------
-    def _focal_start(self, classes: np.ndarray, masses: np.ndarray) -> tuple[BaseFocalLoss, float | np.ndarray]:
-        """The loss for ``len(classes)`` classes and its optimal constant raw prediction, from the
-        total sample weight of each class (the weighted mean loss of a constant depends on the
-        labels through these masses only)."""
+    def _focal_start(self, classes: np.ndarray, masses: np.ndarray) -> tuple[BaseFocalLoss, float | np.ndarray, float]:
+        """The loss for ``len(classes)`` classes, its optimal constant raw prediction and the
+        derivative scale, from the total sample weight of each class (the weighted mean loss of
+        a constant depends on the labels through these masses only)."""
         k = int(classes.size)
         if k < 2:
             raise ValueError(
@@ -250,11 +346,49 @@ class FocalClassifierMixin:
                 f"{type(self).__name__} cannot fit: class {label!r} has zero total sample_weight; every class "
                 "needs a positive total weight (its optimal raw score is infinite otherwise)"
             )
+        check_choice("focal_proba", self.focal_proba, PROBA_KINDS)
+        init = loss.init_score(np.arange(k), masses, n_classes=k)
         self._focal_classes = classes
-        return loss, loss.init_score(np.arange(k), masses, n_classes=k)
+        return loss, init, self._focal_scale_value(loss, init, masses)
 
-    def _focal_setup(self, y: Any, sample_weight: Any) -> tuple[np.ndarray, BaseFocalLoss, float | np.ndarray]:
-        """Validate parameters, encode ``y``, and compute the init score.
+    def _focal_scale_value(self, loss: BaseFocalLoss, init: float | np.ndarray, masses: np.ndarray) -> float:
+        scale = self.focal_scale
+        if isinstance(scale, str):
+            if scale != "auto":
+                raise ValueError(f"focal_scale must be 'auto' or a number > 0, got {scale!r}")
+            return logistic_scale(loss, init, masses)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating, np.integer)):
+            raise TypeError(f"focal_scale must be 'auto' or a number > 0, got {scale!r}")
+        return check_scale(scale, "focal_scale")
+
+    def _focal_check_params(self, shadows: dict[str, str]) -> None:
+        """Refuse a constructor argument that would silently do nothing for the focal loss.
+
+        A misspelled ``focal_*`` name (a TypeError naming the right one), and an unprefixed name
+        of a focal parameter (``gamma``, ``alpha``, ``epsilon``) that the library would read as
+        something else or not at all (a ValueError naming the focal parameter; ``shadows`` says
+        what the library makes of each). Called by ``fit``: scikit-learn estimators validate
+        there, not in ``__init__``.
+        """
+        name_of = type(self).__name__
+        params = self.get_params(deep=False)  # type: ignore[attr-defined]
+        for name, value in params.items():
+            if name in FOCAL_PARAMS:
+                continue
+            close = difflib.get_close_matches(name, FOCAL_PARAMS, n=1, cutoff=0.8)
+            if name.startswith("focal") or close:
+                hint = f"did you mean {close[0]}?" if close else f"the focal parameters are {', '.join(FOCAL_PARAMS)}"
+                raise TypeError(f"{name_of} got an unexpected parameter {name}={value!r}: {hint}")
+            if name in shadows and value is not None:
+                raise ValueError(
+                    f"{name_of} got {name}={value!r}, which {shadows[name]}: the focal loss's parameter is "
+                    f"focal_{name}={value!r}"
+                )
+
+    def _focal_setup(
+        self, X: Any, y: Any, sample_weight: Any
+    ) -> tuple[np.ndarray, BaseFocalLoss, float | np.ndarray, float]:
+        """Validate parameters and lengths, encode ``y``, and compute the init score.
 
         Stores the sorted labels in ``_focal_classes``; the caller stores ``init_score_`` and
         ``focal_loss_`` once its library's fit has succeeded.
@@ -266,8 +400,13 @@ class FocalClassifierMixin:
         loss : FocalLoss or MulticlassFocalLoss
         init_score : float or ndarray of shape (n_classes,)
             The constant raw prediction minimizing the weighted mean loss.
+        scale : float
+            The factor for the gradient and Hessian (``focal_scale``).
         """
         classes, y_enc = self._focal_encode(y)
+        n_x = num_samples(X)
+        if n_x != y_enc.shape[0]:
+            raise ValueError(f"X has {n_x} samples but y has {y_enc.shape[0]}: they must have the same length")
         sw = None
         if sample_weight is not None:
             sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
@@ -277,17 +416,18 @@ class FocalClassifierMixin:
             if not np.any(sw > 0):
                 raise ValueError("sample_weight is zero for every sample: there is nothing to fit")
         masses = np.bincount(y_enc.astype(np.intp), weights=sw, minlength=classes.size)
-        loss, init = self._focal_start(classes, masses)
-        return y_enc, loss, init
+        loss, init, scale = self._focal_start(classes, masses)
+        return y_enc, loss, init, scale
 
     # -- outputs ------------------------------------------------------------------------------
-    def _focal_proba(self, raw: Any) -> np.ndarray:
-        """Probabilities of shape ``(n, n_classes)`` from raw scores (init score included)."""
-        loss: BaseFocalLoss = self.focal_loss_  # type: ignore[attr-defined]
-        raw = np.asarray(raw, dtype=np.float64)
-        if isinstance(loss, MulticlassFocalLoss):
-            raw = raw.reshape(raw.shape[0], -1)
-        return np.asarray(loss.predict_proba(raw))
+    def _focal_probabilities(self, raw: Any, *, log: bool = False) -> np.ndarray:
+        """Probabilities (``focal_proba``) of shape ``(n, n_classes)`` from raw scores (init score
+        included), or their logarithm, computed directly."""
+        return probabilities(self.focal_loss_, raw, self.focal_proba, log=log)  # type: ignore[attr-defined]
+
+    def _focal_decision(self, raw: Any) -> np.ndarray:
+        """The decision function of raw scores (see :func:`decision`)."""
+        return decision(self.focal_loss_, raw, self.focal_proba)  # type: ignore[attr-defined]
 
     def _focal_labels(self, proba: np.ndarray) -> np.ndarray:
         """Labels in the caller's label space: the class of largest probability."""

@@ -80,6 +80,11 @@ class BaseFocalLoss:
         """Class probabilities of raw predictions, shape ``(n_samples, n_classes)``."""
         raise NotImplementedError
 
+    def predict_log_proba(self, raw_prediction: Any, *, kind: str = "posterior") -> Any:
+        """The logarithm of :meth:`predict_proba`, computed directly: exact where a probability
+        underflows (``−800``, not ``−inf``, for a class behind by 800)."""
+        raise NotImplementedError
+
     def _posterior_weights(self, n_classes: int | None = None) -> np.ndarray:
         """The class weights, which must all be positive for the posterior to exist."""
         weights = self.class_weights(n_classes)
@@ -269,15 +274,24 @@ class FocalLoss(BaseFocalLoss):
         >>> loss.predict_proba(raw)[:, 1].round(3), loss.predict_proba(raw, kind="link")[:, 1].round(3)
         (array([0.014, 0.75 , 0.998]), array([0.119, 0.5  , 0.881]))
         """
+        p, q, _, _ = self._sigmoid_parts(raw_prediction, kind)
+        return _stack(q, p)
+
+    def predict_log_proba(self, raw_prediction: Any, *, kind: str = "posterior") -> Any:
+        """``[log P(class 0), log P(class 1)]`` of :meth:`predict_proba`, computed as log-sigmoids of
+        the (posterior) logit: exact where a probability underflows. Shape ``raw_prediction.shape + (2,)``."""
+        _, _, log_p, log_q = self._sigmoid_parts(raw_prediction, kind)
+        return _stack(log_q, log_p)
+
+    def _sigmoid_parts(self, raw_prediction: Any, kind: str) -> tuple[Any, Any, Any, Any]:
+        """``p, q, log p, log q`` of the logit ``kind`` maps ``raw_prediction`` to."""
         check_choice("kind", kind, PROBA_KINDS)
         xp = namespace(raw_prediction)
         x = as_float_array("raw_prediction", raw_prediction, xp)
-        if kind == "link":
-            p, q, _, _ = _binary.sigmoid_parts(x, xp)
-        else:
+        if kind == "posterior":
             a0, a1 = (float(a) for a in self._posterior_weights())
-            p, q = _binary.posterior(x, gamma=self.gamma, epsilon=self.epsilon, alpha_pos=a1, alpha_neg=a0, xp=xp)
-        return xp.stack((q, p), axis=-1)
+            x = _binary.posterior_logit(x, gamma=self.gamma, epsilon=self.epsilon, alpha_pos=a1, alpha_neg=a0, xp=xp)
+        return _binary.sigmoid_parts(x, xp)
 
     def init_score(self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None) -> float:
         """The constant raw prediction minimizing the (weighted) mean loss.
@@ -475,6 +489,14 @@ class MulticlassFocalLoss(BaseFocalLoss):
         ``η = softmax(z − χ(u) − log α)`` with ``u_k = logit q_k`` and ``χ`` as in
         :meth:`focalboost.FocalLoss.predict_proba`. ``γ = 0`` and ``alpha=None`` give ``softmax(z)``.
         """
+        return self._proba(raw_prediction, kind, log=False)
+
+    def predict_log_proba(self, raw_prediction: Any, *, kind: str = "posterior") -> Any:
+        """``log`` of :meth:`predict_proba`, shape ``(n_samples, n_classes)``, computed directly:
+        exact where a probability underflows."""
+        return self._proba(raw_prediction, kind, log=True)
+
+    def _proba(self, raw_prediction: Any, kind: str, *, log: bool) -> Any:
         check_choice("kind", kind, PROBA_KINDS)
         xp = namespace(raw_prediction)
         z = as_float_array("raw_prediction", raw_prediction, xp)
@@ -483,13 +505,14 @@ class MulticlassFocalLoss(BaseFocalLoss):
                 f"raw_prediction must have shape (n_samples, n_classes) with n_classes >= 2, got shape {tuple(z.shape)}"
             )
         if kind == "link":
-            return _softmax.softmax(z, xp)
+            return _softmax.log_softmax(z, xp) if log else _softmax.softmax(z, xp)
         alpha = None
         if self.alpha is not None:
             a = self._posterior_weights(int(z.shape[1]))
             alpha = xp.asarray(a, dtype=z.dtype) if xp is np else xp.asarray(a, dtype=z.dtype, device=z.device)
         with np.errstate(over="ignore"):  # logits further apart than the dtype's range
-            return _softmax.posterior(z, gamma=self.gamma, epsilon=self.epsilon, alpha=alpha, xp=xp)
+            fn = _softmax.log_posterior if log else _softmax.posterior
+            return fn(z, gamma=self.gamma, epsilon=self.epsilon, alpha=alpha, xp=xp)
 
     def init_score(self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None) -> np.ndarray:
         """The constant raw prediction minimizing the (weighted) mean loss.
@@ -555,6 +578,11 @@ class MulticlassFocalLoss(BaseFocalLoss):
             return np.log(mass) - math.log(float(mass.sum()))
         pi = _init.optimal_probabilities(mass, self.gamma, self.epsilon)
         return np.log(pi) - math.log(float(pi.sum()))
+
+
+def _stack(first: Any, second: Any) -> Any:
+    """``first`` and ``second`` stacked along a new last axis, in their own array library."""
+    return namespace(first).stack((first, second), axis=-1)
 
 
 def _labels_like(y_true: Any, x: Any, xp: Any) -> Any:

@@ -16,6 +16,7 @@ the loss object itself uses focalboost's fused kernel. Requires ``catboost >= 1.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -27,7 +28,9 @@ from ._boosting import (
     METRIC_NAME,
     FocalClassifierMixin,
     add_offset,
+    check_scale,
     constant_rows,
+    derivatives,
     num_samples,
 )
 from ._loss import BaseFocalLoss, FocalLoss, MulticlassFocalLoss
@@ -65,16 +68,17 @@ class FocalObjective:
 
     no_jit = True
 
-    def __init__(self, loss: FocalLoss) -> None:
+    def __init__(self, loss: FocalLoss, scale: float = 1.0) -> None:
         self.loss = loss
+        self.scale = float(scale)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r})"
+        return f"{type(self).__name__}({self.loss!r}, scale={self.scale!r})"
 
     def calc_ders_range(self, approxes: Any, targets: Any, weights: Any) -> np.ndarray:
-        grad, hess = self.loss.gradient_hessian(
-            np.asarray(targets, dtype=np.float64), np.asarray(approxes, dtype=np.float64), _weights(weights)
-        )
+        y = np.asarray(targets, dtype=np.float64)
+        raw = np.asarray(approxes, dtype=np.float64)
+        grad, hess = derivatives(self.loss, y, raw, _weights(weights), library="catboost", scale=self.scale)
         out = np.empty((grad.shape[0], 2))
         np.negative(grad, out=out[:, 0])
         np.negative(hess, out=out[:, 1])
@@ -96,20 +100,31 @@ class MulticlassFocalObjective:
 
     no_jit = True
 
-    def __init__(self, loss: MulticlassFocalLoss) -> None:
+    def __init__(self, loss: MulticlassFocalLoss, scale: float = 1.0) -> None:
         self.loss = loss
+        self.scale = float(scale)
         self._alpha = None if loss.alpha is None else [float(a) for a in loss.alpha]
         self._exact = loss.hessian == "exact"
         self._zero_eps = _binary.zero_epsilon(loss.epsilon, _binary.FLOAT64_SMALLEST_SUBNORMAL)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r})"
+        return f"{type(self).__name__}({self.loss!r}, scale={self.scale!r})"
 
     def calc_ders_multi(self, approx: Any, target: Any, weight: Any) -> tuple[list[float], list[list[float]]]:
-        c = int(target)
         z = [float(v) for v in approx]
         k = len(z)
+        c = int(target)
+        # One object per call: the checks the loss object makes for arrays, made here, cheaply.
+        if c != target or not 0 <= c < k:
+            raise ValueError(f"target must be a class index in [0, {k}), got {target!r}")
+        if not all(math.isfinite(v) for v in z):
+            raise ValueError(f"approx must be finite (no NaN or infinity), got {z!r}")
+        if self._alpha is not None and len(self._alpha) != k:
+            raise ValueError(
+                f"alpha has {len(self._alpha)} class weights but there are {k} classes: alpha={self._alpha!r}"
+            )
         scale = (1.0 if self._alpha is None else self._alpha[c]) * (1.0 if weight is None else float(weight))
+        scale *= self.scale
         grad, hess, e = [0.0] * k, [0.0] * k, [0.0] * k
         _softmax.focal_row(
             z, c, self.loss.gamma, self.loss.epsilon, self._zero_eps, self._exact, scale, e, grad, hess, True
@@ -161,7 +176,12 @@ _FocalLossMetric.__name__ = METRIC_NAME
 
 
 def focal_objective(
-    *, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: float = 1e-3, hessian: str = "positive"
+    *,
+    gamma: float = 2.0,
+    alpha: float | None = 0.25,
+    epsilon: float = 1e-3,
+    hessian: str = "positive",
+    scale: float = 1.0,
 ) -> FocalObjective:
     """The binary focal loss as a CatBoost ``loss_function`` object.
 
@@ -169,6 +189,8 @@ def focal_objective(
     ----------
     gamma, alpha, epsilon, hessian
         As in :class:`focalboost.FocalLoss`.
+    scale : float, default=1.0
+        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``).
 
     Notes
     -----
@@ -195,7 +217,7 @@ def focal_objective(
     >>> bool(((proba > 0) & (proba < 1)).all())
     True
     """
-    return FocalObjective(FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian))
+    return FocalObjective(FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian), check_scale(scale))
 
 
 def focal_metric(*, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: float = 1e-3) -> FocalMetric:
@@ -210,7 +232,12 @@ def focal_metric(*, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: flo
 
 
 def multiclass_focal_objective(
-    *, gamma: float = 2.0, alpha: Sequence[float] | None = None, epsilon: float = 1e-3, hessian: str = "positive"
+    *,
+    gamma: float = 2.0,
+    alpha: Sequence[float] | None = None,
+    epsilon: float = 1e-3,
+    hessian: str = "positive",
+    scale: float = 1.0,
 ) -> MulticlassFocalObjective:
     """The multiclass (softmax) focal loss as a CatBoost ``loss_function`` object.
 
@@ -218,13 +245,16 @@ def multiclass_focal_objective(
     ----------
     gamma, alpha, epsilon, hessian
         As in :class:`focalboost.MulticlassFocalLoss`.
+    scale : float, default=1.0
+        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``).
 
     Notes
     -----
     CatBoost calls a Python multiclass objective once per object (``calc_ders_multi``); see
     :class:`MulticlassFocalObjective` for the cost of that. Set ``classes_count``.
     """
-    return MulticlassFocalObjective(MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian))
+    loss = MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+    return MulticlassFocalObjective(loss, check_scale(scale))
 
 
 def multiclass_focal_metric(
@@ -271,6 +301,41 @@ def apply_init_score(
     for pool in (train_set, *eval_sets):
         pool.set_baseline(constant_rows(pool.num_row(), init))
     return init
+
+
+#: What CatBoost makes of the focal parameters' unprefixed names (refused: see FocalClassifierMixin).
+_SHADOWS = {
+    "gamma": "is not a CatBoost parameter",
+    "alpha": "is not a CatBoost parameter",
+    "epsilon": "is not a CatBoost parameter",
+}
+
+
+def _logloss_leaf_iterations(params: dict[str, Any], n_features: int, n_classes: int) -> int | None:
+    """The Newton steps per leaf CatBoost would take for its own log-loss on this fit, where they
+    differ from the one step it gives a Python objective; None where they do not (or the caller
+    chose a leaf estimation).
+
+    CatBoost (1.2) defaults ``Logloss`` to 10 Newton steps, ``MultiClass`` and Python objectives
+    to 1, and resets an unset count to 1 for runs of fewer than 200 iterations on fewer than 20
+    features. So that ``focal_gamma=0`` trains as ``CatBoostClassifier`` does with its log-loss,
+    the estimator passes the same count.
+    """
+    if params.get("leaf_estimation_iterations") is not None or params.get("leaf_estimation_method") is not None:
+        return None
+    if n_classes > 2:
+        return None
+    iterations = next(
+        (
+            params[k]
+            for k in ("iterations", "n_estimators", "num_boost_round", "num_trees")
+            if params.get(k) is not None
+        ),
+        1000,
+    )
+    if iterations < 200 and n_features < 20:
+        return None
+    return 10
 
 
 @contextlib.contextmanager
@@ -325,6 +390,8 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
         focal_alpha: float | Sequence[float] | None = 0.25,
         focal_epsilon: float = 1e-3,
         focal_hessian: str = "positive",
+        focal_proba: str = "posterior",
+        focal_scale: Any = 1.0,
         **params: Any,
     ) -> None:
         super().__init__(**params)
@@ -332,6 +399,8 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
         self.focal_alpha = focal_alpha
         self.focal_epsilon = focal_epsilon
         self.focal_hessian = focal_hessian
+        self.focal_proba = focal_proba
+        self.focal_scale = focal_scale
 
     # -- parameters: CatBoost keeps its own in _init_params; the focal ones are attributes ------
     def get_params(self, deep: bool = True, **kwargs: Any) -> dict[str, Any]:
@@ -354,7 +423,7 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         extra = {name: getattr(self, name) for name in FOCAL_PARAMS}
-        for name in ("init_score_", "focal_loss_", "_focal_classes", "_focal_n_features"):
+        for name in ("init_score_", "focal_loss_", "focal_scale_", "_focal_classes", "_focal_n_features"):
             if name in self.__dict__:
                 extra[name] = self.__dict__[name]
         state["__focal__"] = extra
@@ -389,8 +458,16 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
         """Fit on ``X, y`` with the focal loss; arguments as in :meth:`catboost.CatBoostClassifier.fit`.
 
         ``baseline``, when given, is added to the focal init score (a per-row offset that, as in
-        CatBoost, prediction does not add back).
+        CatBoost, prediction does not add back). ``cat_features``, ``text_features`` and
+        ``embedding_features`` given here or to the constructor apply to ``X`` and every
+        ``eval_set``. ``init_model`` (continued training) is refused.
         """
+        self._focal_check_params(_SHADOWS)
+        if kwargs.get("init_model") is not None:
+            raise ValueError(
+                f"{type(self).__name__} does not continue training from init_model (its start would be the "
+                "other model's raw scores, not the focal init score); fit a new model"
+            )
         if isinstance(X, Pool) or (eval_set is not None and any(isinstance(e, Pool) for e in _as_list(eval_set))):
             raise TypeError(
                 f"{type(self).__name__}.fit takes arrays or DataFrames (cat_features etc. as arguments), "
@@ -411,10 +488,11 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
         X = _check_features(X)
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        y_enc, loss, init = self._focal_setup(y, sample_weight)
-        if y_enc.shape[0] != num_samples(X):
-            raise ValueError(f"X has {num_samples(X)} samples but y has {y_enc.shape[0]}")
-        features = dict(cat_features=cat_features, text_features=text_features, embedding_features=embedding_features)
+        y_enc, loss, init, scale = self._focal_setup(X, y, sample_weight)
+        # The column lists of fit, else the constructor's (CatBoostClassifier reads both; the
+        # Pools built here must carry them).
+        given = dict(cat_features=cat_features, text_features=text_features, embedding_features=embedding_features)
+        features = {name: value if value is not None else params.get(name) for name, value in given.items()}
         train = Pool(
             X,
             y_enc,
@@ -434,15 +512,24 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
                 )
                 for vx, vy in _as_list(eval_set)
             ]
-        focal: dict[str, Any] = {"loss_function": _objective_for(loss)}
+        focal: dict[str, Any] = {"loss_function": _objective_for(loss, scale)}
         if params.get("eval_metric") is None:
             focal["eval_metric"] = _FocalLossMetric(loss)
         if isinstance(loss, MulticlassFocalLoss):
             focal["classes_count"] = int(self._focal_classes.size)
+        leaf_iterations = _logloss_leaf_iterations(params, _num_features(X), int(self._focal_classes.size))
+        if leaf_iterations is not None:
+            focal["leaf_estimation_iterations"] = leaf_iterations
         with _library_params_swapped(self, focal):
             super().fit(train, eval_set=evals, use_best_model=use_best_model, **kwargs)
+        # The init score into the model's bias, so that the model (and the file save_model
+        # writes) predicts the raw scores on its own.
+        model_scale, bias = self.get_scale_and_bias()
+        new_bias = np.atleast_1d(np.asarray(bias, dtype=np.float64)) + np.atleast_1d(init)
+        self.set_scale_and_bias(model_scale, float(new_bias[0]) if np.ndim(init) == 0 else new_bias.tolist())
         self.init_score_ = init
         self.focal_loss_ = loss
+        self.focal_scale_ = scale
         self._focal_n_features = _num_features(X)
         return self
 
@@ -451,8 +538,9 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
     def classes_(self) -> Any:
         return self.__dict__.get("_focal_classes") if self.is_fitted() else None
 
-    def decision_function(self, X: Any, ntree_start: int = 0, ntree_end: int = 0, thread_count: int = -1) -> np.ndarray:
-        """Raw scores, init score included: shape ``(n_samples,)`` or ``(n_samples, n_classes)``."""
+    def _raw(self, X: Any, ntree_start: int = 0, ntree_end: int = 0, thread_count: int = -1) -> np.ndarray:
+        """Raw scores, init score included (the model's bias holds it; CatBoost adds the bias only
+        from the first tree on, so it is added back for ``ntree_start > 0``)."""
         from sklearn.exceptions import NotFittedError
 
         if not self.is_fitted() or "init_score_" not in self.__dict__:
@@ -471,20 +559,28 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
             ntree_end=ntree_end,
             thread_count=thread_count,
         )
-        return np.asarray(raw, dtype=np.float64) + self.init_score_
+        raw = np.asarray(raw, dtype=np.float64)
+        return raw + self.init_score_ if ntree_start > 0 else raw
+
+    def decision_function(self, X: Any, ntree_start: int = 0, ntree_end: int = 0, thread_count: int = -1) -> np.ndarray:
+        """The decision function: shape ``(n_samples,)``, positive where :meth:`predict` gives the
+        second class, or ``(n_samples, n_classes)`` whose argmax is :meth:`predict`.
+
+        With ``focal_proba="posterior"`` the log-odds (log-probabilities) of :meth:`predict_proba`,
+        with ``"link"`` the raw scores (``predict(X, prediction_type="RawFormulaVal")``)."""
+        return self._focal_decision(self._raw(X, ntree_start, ntree_end, thread_count))
 
     def predict_proba(
         self, X: Any, ntree_start: int = 0, ntree_end: int = 0, thread_count: int = -1, **kwargs: Any
     ) -> np.ndarray:
-        """Class probabilities of shape ``(n_samples, n_classes)``."""
-        return self._focal_proba(self.decision_function(X, ntree_start, ntree_end, thread_count))
+        """Class probabilities (``focal_proba``) of shape ``(n_samples, n_classes)``."""
+        return self._focal_probabilities(self._raw(X, ntree_start, ntree_end, thread_count))
 
     def predict_log_proba(
         self, X: Any, ntree_start: int = 0, ntree_end: int = 0, thread_count: int = -1, **kwargs: Any
     ) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X, ntree_start, ntree_end, thread_count))
+        """The logarithm of :meth:`predict_proba`, computed directly (exact where it underflows)."""
+        return self._focal_probabilities(self._raw(X, ntree_start, ntree_end, thread_count), log=True)
 
     def predict(
         self,
@@ -495,23 +591,19 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
         thread_count: int = -1,
         **kwargs: Any,
     ) -> np.ndarray:
-        """``"Class"``: labels in the caller's space; ``"Probability"``, ``"LogProbability"``,
-        ``"RawFormulaVal"`` (init score included) as in CatBoost."""
-        raw = self.decision_function(data, ntree_start, ntree_end, thread_count)
+        """``"Class"``: labels in the caller's space; ``"Probability"`` / ``"LogProbability"``:
+        :meth:`predict_proba` / its logarithm; ``"RawFormulaVal"``: the raw scores (init score
+        included)."""
+        kinds = ("Class", "Probability", "LogProbability", "RawFormulaVal")
+        if prediction_type not in kinds:
+            raise ValueError(f"prediction_type must be one of {kinds}, got {prediction_type!r}")
+        raw = self._raw(data, ntree_start, ntree_end, thread_count)
         if prediction_type == "RawFormulaVal":
             return raw
-        proba = self._focal_proba(raw)
-        if prediction_type == "Class":
-            return self._focal_labels(proba)
-        if prediction_type == "Probability":
-            return proba
         if prediction_type == "LogProbability":
-            with np.errstate(divide="ignore"):
-                return np.log(proba)
-        raise ValueError(
-            "prediction_type must be 'Class', 'Probability', 'LogProbability' or 'RawFormulaVal', "
-            f"got {prediction_type!r}"
-        )
+            return self._focal_probabilities(raw, log=True)
+        proba = self._focal_probabilities(raw)
+        return self._focal_labels(proba) if prediction_type == "Class" else proba
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean accuracy of :meth:`predict` on ``X, y`` (labels in the caller's space)."""
@@ -560,8 +652,8 @@ def _as_list(eval_set: Any) -> list[Any]:
     return list(eval_set)
 
 
-def _objective_for(loss: BaseFocalLoss) -> FocalObjective | MulticlassFocalObjective:
+def _objective_for(loss: BaseFocalLoss, scale: float) -> FocalObjective | MulticlassFocalObjective:
     if isinstance(loss, MulticlassFocalLoss):
-        return MulticlassFocalObjective(loss)
+        return MulticlassFocalObjective(loss, scale)
     assert isinstance(loss, FocalLoss)
-    return FocalObjective(loss)
+    return FocalObjective(loss, scale)

@@ -13,16 +13,22 @@ which prediction adds back; ``predict_proba`` returns probabilities of shape
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ._boosting import FOCAL_DOC, FOCAL_PARAMS, FocalClassifierMixin
-from ._loss import BaseFocalLoss, MulticlassFocalLoss
+from ._boosting import FOCAL_DOC, FOCAL_PARAMS, FocalClassifierMixin, decision, probabilities
+from ._loss import BaseFocalLoss
+from ._validation import PROBA_KINDS, check_choice
+from .lightgbm import _SHADOWS as _LGB_SHADOWS
 from .lightgbm import _SklearnMetric as _LGBMMetric
 from .lightgbm import _SklearnObjective as _LGBMObjective
+from .lightgbm import with_init_score as _lgb_with_init_score
+from .xgboost import _SHADOWS as _XGB_SHADOWS
 from .xgboost import _SklearnObjective as _XGBObjective
 from .xgboost import _wrapper_params as _xgb_wrapper_params
+from .xgboost import with_init_score as _xgb_with_init_score
 
 try:
     import dask
@@ -65,11 +71,32 @@ def _lgb_dask_predict(**kwargs: Any) -> Any:
 
 
 # -- classes, labels and the start, in one pass ---------------------------------------------------
-def _partition_masses(y: Any, w: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted labels of one partition and the sum of their sample weights (counts without)."""
-    labels, inverse = np.unique(np.asarray(y).reshape(-1), return_inverse=True)
-    weights = None if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
-    return labels, np.bincount(inverse.reshape(-1), weights=weights, minlength=labels.size)
+def _partition_summary(y: Any, w: Any) -> dict[str, Any]:
+    """What one partition of ``y`` (and ``w``) holds: its labels and their sample weight, and what
+    the checks before training need (rows, dimensions, NaN, bad weights)."""
+    arr = np.asarray(y)
+    out: dict[str, Any] = {"rows": int(arr.shape[0]) if arr.ndim else 1, "ndim": arr.ndim, "width": 1}
+    if arr.ndim > 1:
+        out["width"] = int(np.prod(arr.shape[1:]))
+    flat = arr.reshape(-1)
+    out["nan"] = bool(flat.dtype.kind == "f" and np.isnan(flat).any())
+    weights = None
+    if w is not None:
+        weights = np.asarray(w, dtype=np.float64).reshape(-1)
+        out["weight_rows"] = int(weights.shape[0])
+        bad = ~np.isfinite(weights) | (weights < 0)
+        out["bad_weight"] = float(weights[bad][0]) if bad.any() else None
+    if out["nan"] or out["width"] != 1 or (weights is not None and (weights.shape[0] != flat.shape[0] or bad.any())):
+        out["labels"], out["masses"] = flat[:0], np.zeros(0)
+        return out
+    labels, inverse = np.unique(flat, return_inverse=True)
+    out["labels"] = labels
+    out["masses"] = np.bincount(inverse.reshape(-1), weights=weights, minlength=labels.size)
+    return out
+
+
+def _rows(block: Any) -> int:
+    return int(np.shape(block)[0])
 
 
 def _parts(collection: Any) -> list[Any]:
@@ -83,8 +110,17 @@ def _parts(collection: Any) -> list[Any]:
     raise TypeError(f"expected a Dask Array, Series or DataFrame, got {type(collection).__name__}")
 
 
-def _global_classes(client: Any, y: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted labels of the whole collection ``y`` and their total sample weight, in one pass.
+def _global_classes(
+    client: Any, y: Any, sample_weight: Any = None, X: Any = None, name: str = "y"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted labels of the whole collection ``y`` and their total sample weight, in one pass,
+    after checking everything that would otherwise fail on the workers.
+
+    A failure inside LightGBM's distributed training leaves its workers waiting for each other,
+    so that the next fit on the cluster hangs; so ``y``, ``sample_weight`` and the partitioning
+    of ``X`` are checked here, before any training starts: ``y`` 1-D, without NaN, of a
+    classification type; weights finite and ``>= 0``; ``X``, ``y`` and ``sample_weight``
+    partitioned alike, row for row.
 
     Returns
     -------
@@ -92,16 +128,47 @@ def _global_classes(client: Any, y: Any, sample_weight: Any = None) -> tuple[np.
     masses : ndarray of shape (n_classes,)
         ``Σ_{y_i = c} w_i`` (counts when ``sample_weight`` is None).
     """
+    from sklearn.utils.multiclass import type_of_target
+
     ys = _parts(y)
     ws = [None] * len(ys) if sample_weight is None else _parts(sample_weight)
+    xs = [] if X is None else _parts(X)
     if len(ws) != len(ys):
-        raise ValueError(f"sample_weight has {len(ws)} partitions but y has {len(ys)}: partition them alike")
-    tasks = [dask.delayed(_partition_masses)(a, b) for a, b in zip(ys, ws, strict=True)]
+        raise ValueError(f"sample_weight has {len(ws)} partitions but {name} has {len(ys)}: partition them alike")
+    if X is not None and len(xs) != len(ys):
+        raise ValueError(f"X has {len(xs)} partitions but {name} has {len(ys)}: partition them alike")
+    tasks = [dask.delayed(_partition_summary)(a, b) for a, b in zip(ys, ws, strict=True)]
+    tasks += [dask.delayed(_rows)(a) for a in xs]
     results = client.gather(client.compute(tasks))
-    classes = np.unique(np.concatenate([labels for labels, _ in results]))
+    parts, x_rows = results[: len(ys)], results[len(ys) :]
+    for i, part in enumerate(parts):
+        if part["ndim"] > 1 and part["width"] != 1:
+            raise ValueError(
+                f"{name} must be 1-D (one label per sample), got partition {i} of {part['ndim']} dimensions"
+            )
+        if part["nan"]:
+            raise ValueError(f"{name} holds NaN (in partition {i}): every sample needs a label")
+        if "weight_rows" in part and part["weight_rows"] != part["rows"]:
+            raise ValueError(
+                f"sample_weight and {name} are partitioned differently: partition {i} has {part['weight_rows']} "
+                f"weights and {part['rows']} labels"
+            )
+        if part.get("bad_weight") is not None:
+            raise ValueError(f"sample_weight must be finite and >= 0, got {part['bad_weight']!r} (in partition {i})")
+        if x_rows and x_rows[i] != part["rows"]:
+            raise ValueError(
+                f"X and {name} are partitioned differently: partition {i} has {x_rows[i]} rows of X and "
+                f"{part['rows']} labels"
+            )
+    classes = np.unique(np.concatenate([part["labels"] for part in parts]))
+    kind = type_of_target(classes)
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(
+            f"Unknown label type: {kind!r} ({name} must hold class labels, got {classes[:5].tolist()!r}...)"
+        )
     masses = np.zeros(classes.size)
-    for labels, m in results:
-        np.add.at(masses, np.searchsorted(classes, labels), m)
+    for part in parts:
+        np.add.at(masses, np.searchsorted(classes, part["labels"]), part["masses"])
     return classes, masses
 
 
@@ -109,7 +176,7 @@ def _check_eval_labels(client: Any, eval_ys: list[Any], classes: np.ndarray) -> 
     """Raise on labels of an evaluation set that the training labels do not hold (before any
     training starts: a failure inside LightGBM's network training would leave the workers waiting)."""
     for i, vy in enumerate(eval_ys):
-        seen, _ = _global_classes(client, vy)
+        seen, _ = _global_classes(client, vy, name=f"eval_set[{i}]'s y")
         unknown = np.setdiff1d(seen, classes)
         if unknown.size:
             raise ValueError(
@@ -166,12 +233,13 @@ def _constant_like(ref: Any, init: float | np.ndarray) -> Any:
     )
 
 
-def _margin_block(block: Any, booster: xgb.Booster, init: np.ndarray, validate: bool, rng: Any) -> Any:
+def _margin_block(block: Any, booster: xgb.Booster, init: np.ndarray, validate: bool, rng: Any, baked: bool) -> Any:
+    # A booster that holds the init score predicts from it; another one is given it as base_margin.
     raw = booster.inplace_predict(
         block,
         iteration_range=rng,
         predict_type="margin",
-        base_margin=_constant_block(block, init),
+        base_margin=None if baked else _constant_block(block, init),
         validate_features=validate,
         strict_shape=init.ndim > 0,
     )
@@ -179,14 +247,14 @@ def _margin_block(block: Any, booster: xgb.Booster, init: np.ndarray, validate: 
     return raw[:, 0] if init.ndim == 0 else raw
 
 
-def _xgb_margins(booster: xgb.Booster, X: Any, init: Any, validate: bool, rng: Any) -> da.Array:
-    """Raw margins of ``X`` (Array or DataFrame), each partition starting from the init score."""
+def _xgb_margins(booster: xgb.Booster, X: Any, init: Any, validate: bool, rng: Any, baked: bool) -> da.Array:
+    """Raw margins of ``X`` (Array or DataFrame), init score included, partition by partition."""
     init_arr = np.asarray(init, dtype=np.float64)
     k = init_arr.size
     if isinstance(X, dd.DataFrame):
         X = X.map_partitions(
             lambda p: pd.DataFrame(
-                _margin_block(p, booster, init_arr, validate, rng).reshape(len(p), -1), index=p.index
+                _margin_block(p, booster, init_arr, validate, rng, baked).reshape(len(p), -1), index=p.index
             ),
             meta=pd.DataFrame({j: pd.Series(dtype="f8") for j in range(1 if init_arr.ndim == 0 else k)}),
         ).to_dask_array(lengths=True)
@@ -194,9 +262,10 @@ def _xgb_margins(booster: xgb.Booster, X: Any, init: Any, validate: bool, rng: A
     if not isinstance(X, da.Array):
         raise TypeError(f"X must be a Dask Array or DataFrame, got {type(X).__name__}")
     X = X.rechunk({1: -1})
+    args = (booster, init_arr, validate, rng, baked)
     if init_arr.ndim == 0:
-        return X.map_blocks(_margin_block, booster, init_arr, validate, rng, dtype=np.float64, drop_axis=1)
-    return X.map_blocks(_margin_block, booster, init_arr, validate, rng, dtype=np.float64, chunks=(X.chunks[0], (k,)))
+        return X.map_blocks(_margin_block, *args, dtype=np.float64, drop_axis=1)
+    return X.map_blocks(_margin_block, *args, dtype=np.float64, chunks=(X.chunks[0], (k,)))
 
 
 def _as_array(result: Any) -> da.Array:
@@ -205,19 +274,30 @@ def _as_array(result: Any) -> da.Array:
     return result
 
 
-def _proba_block(raw: np.ndarray, loss: BaseFocalLoss) -> np.ndarray:
-    raw = np.asarray(raw, dtype=np.float64)
-    if isinstance(loss, MulticlassFocalLoss):
-        raw = raw.reshape(raw.shape[0], -1)
-    return np.asarray(loss.predict_proba(raw))
+def _proba_block(raw: np.ndarray, loss: BaseFocalLoss, kind: str) -> np.ndarray:
+    return probabilities(loss, raw, kind)
 
 
-def _probabilities(raw: Any, loss: BaseFocalLoss, n_classes: int) -> da.Array:
-    """``(n, K)`` probabilities from raw scores (init score included), block by block."""
+def _decision_block(raw: np.ndarray, loss: BaseFocalLoss, kind: str) -> np.ndarray:
+    return decision(loss, raw, kind)
+
+
+def _blockwise(fn: Any, raw: Any, loss: BaseFocalLoss, kind: str, n_out: int | None) -> da.Array:
+    """``fn(block, loss, kind)`` on every row block of the raw scores (one column per class, or a
+    vector for two classes); ``n_out`` columns out, or the shape of ``raw`` for None."""
+    check_choice("focal_proba", kind, PROBA_KINDS)
     if raw.ndim == 1:
-        return raw.map_blocks(_proba_block, loss, dtype=np.float64, new_axis=1, chunks=(raw.chunks[0], (n_classes,)))
+        if n_out is None:
+            return raw.map_blocks(fn, loss, kind, dtype=np.float64)
+        return raw.map_blocks(fn, loss, kind, dtype=np.float64, new_axis=1, chunks=(raw.chunks[0], (n_out,)))
     raw = raw.rechunk({1: -1})
-    return raw.map_blocks(_proba_block, loss, dtype=np.float64, chunks=(raw.chunks[0], (n_classes,)))
+    width = raw.shape[1] if n_out is None else n_out
+    return raw.map_blocks(fn, loss, kind, dtype=np.float64, chunks=(raw.chunks[0], (width,)))
+
+
+def _probabilities(raw: Any, loss: BaseFocalLoss, n_classes: int, kind: str) -> da.Array:
+    """``(n, K)`` probabilities (``kind``: see ``focal_proba``) from raw scores, block by block."""
+    return _blockwise(_proba_block, raw, loss, kind, n_classes)
 
 
 def _labels(proba: Any, classes: np.ndarray) -> da.Array:
@@ -274,6 +354,8 @@ class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
         focal_alpha: Any = 0.25,
         focal_epsilon: float = 1e-3,
         focal_hessian: str = "positive",
+        focal_proba: str = "posterior",
+        focal_scale: Any = 1.0,
         client: Any = None,
         **kwargs: Any,
     ) -> None:
@@ -281,6 +363,8 @@ class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
         self.focal_alpha = focal_alpha
         self.focal_epsilon = focal_epsilon
         self.focal_hessian = focal_hessian
+        self.focal_proba = focal_proba
+        self.focal_scale = focal_scale
         super().__init__(client=client, **kwargs)
 
     def fit(  # type: ignore[override]
@@ -302,18 +386,21 @@ class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
         focal loss (``"focal_loss"``) is always evaluated on ``eval_set`` (by each worker on its
         own parts, as LightGBM's Dask metrics are), before ``eval_metric``.
         """
+        self._focal_check_params(_LGB_SHADOWS)
         if self.objective is not None:
             raise ValueError(
                 f"{type(self).__name__} trains with the focal loss: objective must be None, got {self.objective!r}"
             )
+        if kwargs.get("init_model") is not None:
+            raise ValueError(f"{type(self).__name__} does not continue training from init_model; fit a new model")
         if self.class_weight is not None:
             raise ValueError(
                 f"{type(self).__name__} does not support class_weight (each worker would weigh its "
                 f"own part): use focal_alpha or sample_weight, got {self.class_weight!r}"
             )
         client = self.client if self.client is not None else default_client()
-        classes, masses = _global_classes(client, y, sample_weight)
-        loss, init = self._focal_start(classes, masses)
+        classes, masses = _global_classes(client, y, sample_weight, X)
+        loss, init, scale = self._focal_start(classes, masses)
         eval_x, eval_y = kwargs.pop("eval_X", None), kwargs.pop("eval_y", None)
         if eval_x is not None:  # LightGBM ≥ 4.7's other spelling of eval_set
             xs = eval_x if isinstance(eval_x, tuple) else (eval_x,)
@@ -330,7 +417,7 @@ class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
         params = {k: v for k, v in self.get_params().items() if k not in _LGBM_DROP}
         if params.get("n_jobs") is None:
             params.pop("n_jobs", None)  # each worker uses its Dask threads; None would only warn
-        params["objective"] = _LGBMObjective(loss)
+        params["objective"] = _LGBMObjective(loss, scale)
         if not any(k in params for k in ("metric", "metrics", "metric_types")):
             params["metric"] = "None"  # LightGBM's default metric would read raw scores as probabilities
         if classes.size > 2:
@@ -353,13 +440,15 @@ class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
             eval_metric=metrics,
             **kwargs,
         )
+        # The init score into the booster, so that booster_ (and its saved file) predicts on its own.
+        model._Booster = _lgb_with_init_score(model.booster_, init, num_iteration=-1)
         own = set(model.get_params())
         for name, value in vars(model).items():  # the fitted state (booster, evals, ...)
             if name not in own and name not in ("_other_params", "_objective"):
                 setattr(self, name, value)
         self._focal_model = model
         self._classes, self._n_classes = classes, int(classes.size)
-        self.init_score_, self.focal_loss_ = init, loss
+        self.init_score_, self.focal_loss_, self.focal_scale_ = init, loss, scale
         return self
 
     def to_local(self) -> Any:
@@ -378,41 +467,52 @@ class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
         local._classes = local._focal_classes = np.asarray(self._classes)
         local._n_classes = self._n_classes
         local.init_score_, local.focal_loss_ = self.init_score_, self.focal_loss_
+        local.focal_scale_ = self.focal_scale_
         return local
 
     def _lgb_predict(self, X: Any, **kwargs: Any) -> Any:
         client = self.client if self.client is not None else default_client()
         return _as_array(_lgb_dask_predict(model=self._focal_model, data=X, client=client, **kwargs))
 
+    def _raw(self, X: Any, **kwargs: Any) -> Any:
+        """Raw scores, init score included: the booster holds it in its first iteration, added back
+        when ``start_iteration > 0`` skips that."""
+        raw = self._lgb_predict(X, raw_score=True, **kwargs)
+        return raw + np.asarray(self.init_score_) if kwargs.get("start_iteration", 0) > 0 else raw
+
     def decision_function(self, X: Any, **kwargs: Any) -> Any:
-        """Raw scores with the init score, a Dask Array of shape ``(n,)`` (log-odds of the second
-        class) or ``(n, n_classes)``; ``kwargs`` as in ``predict`` (``num_iteration``, ...)."""
-        return self._lgb_predict(X, raw_score=True, **kwargs) + np.asarray(self.init_score_)
+        """The decision function, a Dask Array of shape ``(n,)`` (positive where :meth:`predict`
+        gives the second class) or ``(n, n_classes)`` (its argmax is :meth:`predict`): the log-odds
+        (log-probabilities) of :meth:`predict_proba`, or with ``focal_proba="link"`` the raw scores;
+        ``kwargs`` as in ``predict`` (``num_iteration``, ...)."""
+        return _blockwise(_decision_block, self._raw(X, **kwargs), self.focal_loss_, self.focal_proba, None)
 
     def predict_proba(self, X: Any, raw_score: bool = False, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Probabilities, a Dask Array of shape ``(n_samples, n_classes)`` (``raw_score``,
-        ``pred_leaf``, ``pred_contrib``: as :meth:`predict`)."""
+        """Probabilities (``focal_proba``), a Dask Array of shape ``(n_samples, n_classes)``
+        (``raw_score``, ``pred_leaf``, ``pred_contrib``: as :meth:`predict`)."""
         if raw_score or kwargs.get("pred_leaf") or kwargs.get("pred_contrib"):
             return self.predict(X, raw_score=raw_score, **kwargs)
-        return _probabilities(self.decision_function(X, **kwargs), self.focal_loss_, self._n_classes)
+        return _probabilities(self._raw(X, **kwargs), self.focal_loss_, self._n_classes, self.focal_proba)
 
     def predict(self, X: Any, raw_score: bool = False, **kwargs: Any) -> Any:  # type: ignore[override]
         """Labels in the caller's label space, a Dask Array of shape ``(n_samples,)``.
 
-        ``raw_score=True``: :meth:`decision_function`; ``pred_leaf=True``: leaf indices;
-        ``pred_contrib=True`` (dense ``X``): SHAP values whose expected-value column (the last of
-        each class's block of ``n_features + 1``) includes the init score.
+        ``raw_score=True``: the raw scores (init score included); ``pred_leaf=True``: leaf indices;
+        ``pred_contrib=True`` (dense ``X``): SHAP values, whose rows sum to the raw scores.
         """
         if raw_score:
-            return self.decision_function(X, **kwargs)
+            return self._raw(X, **kwargs)
         if kwargs.get("pred_leaf"):
             return self._lgb_predict(X, **kwargs)
         if kwargs.get("pred_contrib"):
-            init = np.atleast_1d(np.asarray(self.init_score_, dtype=np.float64))
-            width = self._n_features + 1
-            offset = np.zeros(init.size * width)
-            offset[width - 1 :: width] = init
-            return self._lgb_predict(X, **kwargs) + offset
+            out = self._lgb_predict(X, **kwargs)
+            if kwargs.get("start_iteration", 0) > 0:  # the init score lives in the skipped first iteration
+                init = np.atleast_1d(np.asarray(self.init_score_, dtype=np.float64))
+                width = self._n_features + 1
+                offset = np.zeros(init.size * width)
+                offset[width - 1 :: width] = init
+                out = out + offset
+            return out
         return _labels(self.predict_proba(X, **kwargs), np.asarray(self._classes))
 
 
@@ -444,13 +544,18 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
         focal_alpha: Any = 0.25,
         focal_epsilon: float = 1e-3,
         focal_hessian: str = "positive",
+        focal_proba: str = "posterior",
+        focal_scale: Any = 1.0,
+        objective: Any = None,
         **kwargs: Any,
     ) -> None:
         self.focal_gamma = focal_gamma
         self.focal_alpha = focal_alpha
         self.focal_epsilon = focal_epsilon
         self.focal_hessian = focal_hessian
-        super().__init__(**kwargs)
+        self.focal_proba = focal_proba
+        self.focal_scale = focal_scale
+        super().__init__(objective=objective, **kwargs)
 
     def _wrapper_params(self) -> set[str]:  # never forwarded to the booster
         return _xgb_wrapper_params(self) | set(FOCAL_PARAMS)
@@ -474,17 +579,19 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
         ``base_margin`` / ``base_margin_eval_set``, when given, are added to the focal init score
         (pass the same offset as ``base_margin`` when predicting).
         """
-        if self.objective not in (None, "binary:logistic", "multi:softprob"):
+        self._focal_check_params(_XGB_SHADOWS)
+        if self.objective is not None:
             raise ValueError(
-                f"{type(self).__name__} trains with the focal loss: objective must stay at its "
-                f"default, got {self.objective!r}"
+                f"{type(self).__name__} trains with the focal loss: objective must be None, got {self.objective!r}"
             )
-        classes, masses = _global_classes(self.client, y, sample_weight)
-        loss, init = self._focal_start(classes, masses)
+        if xgb_model is not None:
+            raise ValueError(f"{type(self).__name__} does not continue training from xgb_model; fit a new model")
+        classes, masses = _global_classes(self.client, y, sample_weight, X)
+        loss, init, scale = self._focal_start(classes, masses)
         pairs = _eval_pairs(eval_set)
         _check_eval_labels(self.client, [vy for _, vy in pairs], classes)
         objective = self.objective
-        self.objective = _XGBObjective(loss, device=self.device)
+        self.objective = _XGBObjective(loss, device=self.device, scale=scale)
         try:
             super().fit(
                 X,
@@ -493,7 +600,7 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
                 base_margin=_offsets(init, [y], None if base_margin is None else [base_margin])[0],
                 eval_set=[(vx, _encode_labels(vy, classes)) for vx, vy in pairs] or None,
                 verbose=verbose,
-                xgb_model=xgb_model,
+                xgb_model=None,
                 sample_weight_eval_set=sample_weight_eval_set,
                 base_margin_eval_set=_offsets(init, [vy for _, vy in pairs], base_margin_eval_set) or None,
                 feature_weights=feature_weights,
@@ -501,20 +608,44 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
         finally:
             self.objective = objective
         self.classes_, self.n_classes_ = classes, int(classes.size)
-        self.init_score_, self.focal_loss_ = init, loss
+        self.init_score_, self.focal_loss_, self.focal_scale_ = init, loss, scale
+        # The init score into the booster, so that get_booster() (and its saved file) predicts on its own.
+        booster = self.get_booster()
+        self._focal_baked = False
+        try:
+            self._Booster = _xgb_with_init_score(booster, init, num_iteration=booster.num_boosted_rounds())
+            self._focal_baked = True
+        except ValueError as exc:
+            warnings.warn(
+                f"{type(self).__name__}: the booster cannot hold the init score ({exc}); this estimator adds it "
+                "at prediction, but a booster saved from it predicts without it",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
+
+    def _raw(self, X: Any, base_margin: Any, validate_features: bool, iteration_range: Any) -> Any:
+        """Raw margins, init score included (plus ``base_margin``).
+
+        Each partition is predicted with the booster's ``inplace_predict`` (xgboost.dask aligns a
+        1-D or ``(n, K)`` ``base_margin`` with the feature axis of a Dask Array, so none is handed
+        over); the caller's ``base_margin`` is added afterwards.
+        """
+        baked = getattr(self, "_focal_baked", False)
+        rng = iteration_range or (0, 0)
+        raw = _xgb_margins(self.get_booster(), X, self.init_score_, validate_features, rng, baked)
+        if baked and rng[0] > 0 and np.ndim(self.init_score_) == 0:
+            raw = raw + self.init_score_  # a binary booster holds it in the skipped first tree
+        return raw if base_margin is None else raw + _as_array(base_margin)
 
     def decision_function(
         self, X: Any, *, base_margin: Any = None, validate_features: bool = True, iteration_range: Any = None
     ) -> Any:
-        """Raw margins with the init score (plus ``base_margin``), shape ``(n,)`` or ``(n, n_classes)``.
-
-        Each partition is predicted with the booster's ``inplace_predict`` and the init score as
-        its ``base_margin``, built inside the partition (xgboost.dask aligns a 1-D or ``(n, K)``
-        ``base_margin`` with the feature axis of a Dask Array, so it is not handed over).
-        """
-        raw = _xgb_margins(self.get_booster(), X, self.init_score_, validate_features, iteration_range or (0, 0))
-        return raw if base_margin is None else raw + _as_array(base_margin)
+        """The decision function, a Dask Array of shape ``(n,)`` (positive where :meth:`predict`
+        gives the second class) or ``(n, n_classes)`` (its argmax is :meth:`predict`): the log-odds
+        (log-probabilities) of :meth:`predict_proba`, or with ``focal_proba="link"`` the raw margins."""
+        raw = self._raw(X, base_margin, validate_features, iteration_range)
+        return _blockwise(_decision_block, raw, self.focal_loss_, self.focal_proba, None)
 
     def predict_proba(
         self,
@@ -523,11 +654,9 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
         base_margin: Any = None,
         iteration_range: Any = None,
     ) -> Any:
-        """Probabilities, a Dask Array of shape ``(n_samples, n_classes)``."""
-        raw = self.decision_function(
-            X, base_margin=base_margin, validate_features=validate_features, iteration_range=iteration_range
-        )
-        return _probabilities(raw, self.focal_loss_, self.n_classes_)
+        """Probabilities (``focal_proba``), a Dask Array of shape ``(n_samples, n_classes)``."""
+        raw = self._raw(X, base_margin, validate_features, iteration_range)
+        return _probabilities(raw, self.focal_loss_, self.n_classes_, self.focal_proba)
 
     def predict(
         self,
@@ -537,9 +666,8 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
         base_margin: Any = None,
         iteration_range: Any = None,
     ) -> Any:
-        """Labels in the caller's label space (``output_margin=True``: :meth:`decision_function`)."""
+        """Labels in the caller's label space (``output_margin=True``: the raw margins, init score
+        included)."""
         if output_margin:
-            return self.decision_function(
-                X, base_margin=base_margin, validate_features=validate_features, iteration_range=iteration_range
-            )
+            return self._raw(X, base_margin, validate_features, iteration_range)
         return _labels(self.predict_proba(X, validate_features, base_margin, iteration_range), self.classes_)

@@ -10,6 +10,7 @@ never adds ``init_score`` back. Requires ``lightgbm >= 4`` (the ``lightgbm`` ext
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -24,8 +25,12 @@ from ._boosting import (
     add_offset,
     constant_rows,
     derivatives,
+    init_vector,
     mean_loss,
     num_samples,
+)
+from ._boosting import (
+    check_scale as _check_scale,
 )
 from ._loss import BaseFocalLoss, FocalLoss, MulticlassFocalLoss
 
@@ -39,6 +44,7 @@ except ImportError as exc:  # pragma: no cover - exercised where the extra is mi
 
 __all__ = [
     "FocalLGBMClassifier",
+    "with_init_score",
     "FocalMetric",
     "FocalObjective",
     "apply_init_score",
@@ -61,22 +67,25 @@ class FocalObjective:
     ``params["num_class"]``). Gradients and Hessians are multiplied by the dataset's weights.
     """
 
-    def __init__(self, loss: BaseFocalLoss) -> None:
+    def __init__(self, loss: BaseFocalLoss, scale: float = 1.0) -> None:
         self.loss = loss
+        self.scale = float(scale)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r})"
+        return f"{type(self).__name__}({self.loss!r}, scale={self.scale!r})"
 
     def __call__(self, preds: np.ndarray, dataset: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
         # LightGBM keeps labels as float32: class indices are exact in it, and the formulas read it.
-        return derivatives(self.loss, dataset.get_label(), preds, _weights(dataset.get_weight()), library="lightgbm")
+        w = _weights(dataset.get_weight())
+        return derivatives(self.loss, dataset.get_label(), preds, w, library="lightgbm", scale=self.scale)
 
 
 class _SklearnObjective(FocalObjective):
     """The objective in LightGBM's scikit-learn form ``(y_true, y_pred, weight)`` (Dask workers)."""
 
     def __call__(self, y_true: Any, y_pred: Any, weight: Any) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
-        return derivatives(self.loss, np.asarray(y_true, dtype=np.float64), y_pred, weight, library="lightgbm")
+        y = np.asarray(y_true, dtype=np.float64)
+        return derivatives(self.loss, y, y_pred, weight, library="lightgbm", scale=self.scale)
 
 
 class FocalMetric:
@@ -104,7 +113,12 @@ class _SklearnMetric(FocalMetric):
 
 
 def focal_objective(
-    *, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: float = 1e-3, hessian: str = "positive"
+    *,
+    gamma: float = 2.0,
+    alpha: float | None = 0.25,
+    epsilon: float = 1e-3,
+    hessian: str = "positive",
+    scale: float = 1.0,
 ) -> FocalObjective:
     """The binary focal loss as a LightGBM objective, for ``params["objective"]`` of ``lgb.train``.
 
@@ -112,6 +126,8 @@ def focal_objective(
     ----------
     gamma, alpha, epsilon, hessian
         As in :class:`focalboost.FocalLoss`.
+    scale : float, default=1.0
+        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``).
 
     Returns
     -------
@@ -139,7 +155,7 @@ def focal_objective(
     >>> proba.shape, bool(((proba > 0) & (proba < 1)).all())
     ((500, 2), True)
     """
-    return FocalObjective(FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian))
+    return FocalObjective(FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian), _check_scale(scale))
 
 
 def focal_metric(*, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: float = 1e-3) -> FocalMetric:
@@ -154,7 +170,12 @@ def focal_metric(*, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: flo
 
 
 def multiclass_focal_objective(
-    *, gamma: float = 2.0, alpha: Sequence[float] | None = None, epsilon: float = 1e-3, hessian: str = "positive"
+    *,
+    gamma: float = 2.0,
+    alpha: Sequence[float] | None = None,
+    epsilon: float = 1e-3,
+    hessian: str = "positive",
+    scale: float = 1.0,
 ) -> FocalObjective:
     """The multiclass (softmax) focal loss as a LightGBM objective; set ``params["num_class"]``.
 
@@ -162,6 +183,8 @@ def multiclass_focal_objective(
     ----------
     gamma, alpha, epsilon, hessian
         As in :class:`focalboost.MulticlassFocalLoss` (``alpha``: ``None`` or one weight per class).
+    scale : float, default=1.0
+        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``).
 
     Returns
     -------
@@ -186,7 +209,8 @@ def multiclass_focal_objective(
     >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1.0))
     ((600, 3), True)
     """
-    return FocalObjective(MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian))
+    loss = MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+    return FocalObjective(loss, _check_scale(scale))
 
 
 def multiclass_focal_metric(
@@ -234,9 +258,7 @@ def apply_init_score(train_set: lgb.Dataset, *eval_sets: lgb.Dataset, objective:
         ``booster.predict(X, raw_score=True)`` yourself.
     """
     if not isinstance(objective, FocalObjective):
-        raise TypeError(
-            f"objective must come from focal_objective or multiclass_focal_objective, got {objective!r}"
-        )
+        raise TypeError(f"objective must come from focal_objective or multiclass_focal_objective, got {objective!r}")
     label = _field(train_set, "label")
     if label is None:
         raise ValueError("train_set has no label: apply_init_score needs the training labels")
@@ -248,6 +270,138 @@ def apply_init_score(train_set: lgb.Dataset, *eval_sets: lgb.Dataset, objective:
             raise ValueError("every Dataset passed to apply_init_score needs labels (they give its length)")
         ds.set_init_score(constant_rows(np.asarray(lab).reshape(-1).shape[0], init))
     return init
+
+
+# -- the init score inside the booster ---------------------------------------------------------------
+# LightGBM rounds leaf values of magnitude at most this to 0 (Tree::MaybeRoundToZero).
+_LGB_ZERO = 1e-35
+_LGB_TREE_LINE = re.compile(r"^Tree=\d+$", re.MULTILINE)
+
+
+def _lgb_shift(values: str, shift: float) -> str:
+    out = []
+    for token in values.split():
+        v = float(token) + shift
+        out.append(repr(0.0 if abs(v) <= _LGB_ZERO else v))
+    return " ".join(out)
+
+
+def _lgb_shift_tree(block: str, shift: float) -> str:
+    """One tree block (``Tree=i`` … blank line) with ``shift`` added to its output.
+
+    The same edit as LightGBM's own ``Tree::AddBias`` (used for ``boost_from_average``): every
+    leaf value, every internal value (so that the tree stays self-consistent; prediction and
+    SHAP read leaves only), the constant of linear leaves, and the shrinkage set to 1, since
+    the shift is not a scaled step.
+    """
+    lines = block.split("\n")
+    for i, line in enumerate(lines):
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        if key in ("leaf_value", "internal_value", "leaf_const") and value:
+            lines[i] = f"{key}={_lgb_shift(value, shift)}"
+        elif key == "shrinkage":
+            lines[i] = "shrinkage=1"
+    return "\n".join(lines)
+
+
+def with_init_score(
+    booster: lgb.Booster, init_score: float | np.ndarray, *, num_iteration: int | None = None
+) -> lgb.Booster:
+    """A copy of a LightGBM booster whose raw output includes the init score, and its link.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+        Trained with a focal objective (a callable objective: its model text names none) from
+        the init score, e.g. the result of ``lgb.train`` after :func:`apply_init_score`.
+        (:class:`FocalLGBMClassifier` does this itself after ``fit``: its ``booster_`` already
+        holds the init score.)
+    init_score : float or array-like of shape (n_classes,)
+        The constant the trees were added to (``FocalLGBMClassifier.init_score_``, or what
+        ``apply_init_score`` returned).
+    num_iteration : int, optional
+        Iterations kept. ``None``: the best iteration when early stopping recorded one, else
+        all (what ``Booster.predict`` and ``save_model`` use by default); ``-1``: all.
+
+    Returns
+    -------
+    lightgbm.Booster
+        A new booster; ``booster`` is not modified. ``predict(X, raw_score=True)`` returns the
+        focal model's raw scores, ``predict(X)`` their sigmoid (one raw score) or softmax
+        (``n_classes``), ``predict(X, pred_contrib=True)`` SHAP values whose rows sum to the raw
+        scores. ``save_model`` writes all of it to the model text, which any LightGBM reader
+        (the C API, the CLI, other language packages, converters that read the text) predicts
+        from without focalboost.
+
+    Notes
+    -----
+    The model text then holds:
+
+    - the init score added to every leaf (and internal) value of each class's first tree — the
+      edit LightGBM itself makes for ``boost_from_average`` — with that tree's shrinkage set to
+      1 (a single-leaf tree, or a linear tree's leaf constants, alike);
+    - the header line ``objective=binary sigmoid:1`` or ``objective=multiclass num_class:K``,
+      which LightGBM reads back as the link of ``predict``. The ``parameters:`` section still
+      records ``objective: custom``: it only documents training.
+
+    Caveats: prediction with ``start_iteration > 0`` skips the first trees and therefore the
+    init score. Continued training with this booster as ``init_model`` starts from its raw
+    scores, which already include the init score (give the datasets no ``init_score`` then),
+    and, with a callable objective, drops the objective line again: call this function on the
+    result with ``init_score=0`` to write the link back (the guard against adding the init
+    score twice is that line). ``Booster.refit`` fails as it does for any booster trained with a
+    callable objective ("No objective function provided"). Leaf values stay float64: the raw
+    scores equal the estimator's to rounding (about 1e-16).
+    """
+    text = booster.model_to_string(num_iteration=num_iteration)
+    first = _LGB_TREE_LINE.search(text)
+    end = text.find("end of trees")
+    if first is None or end < 0:
+        raise ValueError("booster has no trees: there is nothing to add the init score to")
+    header, body, tail = text[: first.start()], text[first.start() : end], text[end:]
+    fields = dict(line.split("=", 1) for line in header.splitlines() if "=" in line)
+    n_per_iter = int(fields["num_tree_per_iteration"])
+    init = init_vector(init_score, n_per_iter, "booster (num_tree_per_iteration)")
+    link = "binary sigmoid:1" if n_per_iter == 1 else f"multiclass num_class:{n_per_iter}"
+    if "objective" in fields:
+        # A callable objective leaves no objective line; this function writes one.
+        raise ValueError(
+            f"booster names the objective {fields['objective']!r}: it was trained with a built-in objective, "
+            "or already holds its init score"
+        )
+    if "average_output" in header.splitlines():
+        raise ValueError("booster averages its trees (boosting='rf'), which LightGBM trains without an init score")
+
+    starts = [m.start() for m in _LGB_TREE_LINE.finditer(body)] + [len(body)]
+    blocks = [body[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    for k in range(min(n_per_iter, len(blocks))):  # iteration 0 holds tree k of class k
+        blocks[k] = _lgb_shift_tree(blocks[k], float(init[k]))
+
+    # Header: the link after max_feature_idx (where LightGBM writes it) and the byte size of
+    # every tree block, which LightGBM uses to find the trees.
+    out = []
+    for line in header.split("\n"):
+        if line.startswith("objective="):
+            continue
+        if line.startswith("tree_sizes="):
+            line = "tree_sizes=" + " ".join(str(len(b.encode())) for b in blocks)
+        out.append(line)
+        if line.startswith("max_feature_idx="):
+            out.append(f"objective={link}")
+    new = lgb.Booster(model_str="\n".join(out) + "".join(blocks) + tail)
+    new.best_iteration = booster.best_iteration
+    new.best_score = booster.best_score
+    return new
+
+
+#: What LightGBM makes of the focal parameters' unprefixed names (refused: see FocalClassifierMixin).
+_SHADOWS = {
+    "gamma": "is not a LightGBM parameter (LightGBM would ignore it)",
+    "alpha": "is LightGBM's Huber / quantile parameter, which a classifier does not use",
+    "epsilon": "is not a LightGBM parameter (LightGBM would ignore it)",
+}
 
 
 def _library_params(model: lgb.LGBMModel, stage: str) -> dict[str, Any]:
@@ -265,27 +419,40 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
 
     A drop-in for :class:`lightgbm.LGBMClassifier`: it accepts every parameter of it (``objective``
     must stay ``None``: the focal loss is the objective) plus the ``focal_*`` parameters below.
-    ``fit`` computes the optimal constant start and applies it as ``init_score`` to the training
-    set and every ``eval_set``; ``predict_proba`` adds it back and returns probabilities of shape
-    ``(n_samples, n_classes)`` (binary focal loss for two classes, softmax focal loss for more);
-    ``predict`` returns labels in the caller's label space; the weighted mean focal loss
-    (``"focal_loss"``, lower is better) is always evaluated on ``eval_set`` and drives early
-    stopping (``callbacks=[lightgbm.early_stopping(k)]``). LightGBM's built-in metric is switched
-    off (``metric="None"``) unless given, since it would read raw scores as probabilities.
+    Two classes train with :class:`focalboost.FocalLoss` on one raw score, more with
+    :class:`focalboost.MulticlassFocalLoss` on one raw score per class.
+
+    ``fit`` computes the optimal constant start (``init_score_``), applies it as ``init_score`` to
+    the training set and every ``eval_set``, and afterwards writes it into the booster (the first
+    tree of each class) together with the sigmoid/softmax link, so that ``booster_`` and the file
+    ``booster_.save_model`` writes predict the model's raw scores in any LightGBM runtime without
+    focalboost (see :func:`with_init_score`). ``predict_proba`` returns ``focal_proba`` of those
+    raw scores, shape ``(n_samples, n_classes)``; ``predict`` the class of largest probability, in
+    the caller's label space; ``decision_function`` the matching log-odds (log-probabilities for
+    more classes); ``predict(X, raw_score=True)`` the raw scores. The weighted mean focal loss
+    (``"focal_loss"``, lower is better) is evaluated on every ``eval_set`` after any built-in
+    metric, and early stopping (``callbacks=[lightgbm.early_stopping(k)]``) follows LightGBM's
+    rules. LightGBM's default metric is switched off (``metric="None"``) unless given, since it
+    would read raw scores as probabilities.
 
     Parameters
     ----------{FOCAL_DOC}
     **other
-        Every parameter of :class:`lightgbm.LGBMClassifier`, same names and defaults.
+        Every parameter of :class:`lightgbm.LGBMClassifier`, same names and defaults. ``gamma``,
+        ``alpha`` and ``epsilon`` are refused (use the ``focal_*`` names), as is a misspelled
+        ``focal_*`` name.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     init_score_ : float or ndarray of shape (n_classes,)
-        The constant raw score the trees are added to (one per class for more than two classes).
+        The constant raw score the trees were added to (one per class for more than two
+        classes); ``booster_`` holds it.
     focal_loss_ : FocalLoss or MulticlassFocalLoss
         :class:`focalboost.FocalLoss` for two classes, :class:`focalboost.MulticlassFocalLoss` (one
         raw score per class) for more.
+    focal_scale_ : float
+        The factor the gradient and Hessian were multiplied by (``focal_scale``).
     """
 
     def __init__(
@@ -295,6 +462,8 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
         focal_alpha: float | None = 0.25,
         focal_epsilon: float = 1e-3,
         focal_hessian: str = "positive",
+        focal_proba: str = "posterior",
+        focal_scale: Any = 1.0,
         boosting_type: str = "gbdt",
         num_leaves: int = 31,
         max_depth: int = -1,
@@ -320,6 +489,8 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
         self.focal_alpha = focal_alpha
         self.focal_epsilon = focal_epsilon
         self.focal_hessian = focal_hessian
+        self.focal_proba = focal_proba
+        self.focal_scale = focal_scale
         super().__init__(
             boosting_type=boosting_type,
             num_leaves=num_leaves,
@@ -351,7 +522,7 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
             params.pop(name, None)
         fitting = getattr(self, "_focal_fitting", None)
         if stage == "fit" and fitting is not None:
-            params["objective"] = FocalObjective(fitting)
+            params["objective"] = fitting
             if not any(k in self.get_params() for k in ("metric", "metrics", "metric_types")):
                 params["metric"] = "None"
         return params
@@ -376,9 +547,15 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
         per-row offset; as in LightGBM, it is not added back by ``predict``). ``eval_metric``
         is evaluated after the focal metric.
         """
+        self._focal_check_params(_SHADOWS)
         if self.objective is not None:
             raise ValueError(
                 f"{type(self).__name__} trains with the focal loss: objective must be None, got {self.objective!r}"
+            )
+        if kwargs.get("init_model") is not None:
+            raise ValueError(
+                f"{type(self).__name__} does not continue training from init_model (its start would be the "
+                "other model's raw scores, not the focal init score); fit a new model"
             )
         weight = sample_weight
         if self.class_weight is not None:  # LightGBM multiplies these in: so must the init score
@@ -386,7 +563,7 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
 
             cw = compute_sample_weight(self.class_weight, np.asarray(y).reshape(-1))
             weight = cw if sample_weight is None else np.asarray(sample_weight, dtype=np.float64) * cw
-        _, loss, init = self._focal_setup(y, weight)
+        _, loss, init, scale = self._focal_setup(X, y, weight)
 
         eval_x, eval_y = kwargs.pop("eval_X", None), kwargs.pop("eval_y", None)
         if eval_x is not None:
@@ -410,7 +587,7 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
         if eval_metric is not None:
             metrics += list(eval_metric) if isinstance(eval_metric, list) else [eval_metric]
 
-        self._focal_fitting: BaseFocalLoss | None = loss
+        self._focal_fitting: FocalObjective | None = FocalObjective(loss, scale)
         try:
             with warnings.catch_warnings():
                 if eval_x is not None:  # handed on as eval_set: not the caller's deprecated spelling
@@ -430,20 +607,33 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
                 )
         finally:
             self._focal_fitting = None
+        # The init score into the booster (all iterations: num_iteration and early stopping stay
+        # the caller's to choose), so that booster_ predicts on its own.
+        self._Booster = with_init_score(self.booster_, init, num_iteration=-1)
         self.init_score_ = init
         self.focal_loss_ = loss
+        self.focal_scale_ = scale
         return self
 
-    def decision_function(
-        self, X: Any, start_iteration: int = 0, num_iteration: int | None = None, **kwargs: Any
-    ) -> np.ndarray:
-        """Raw scores, init score included: the log-odds of the second class, shape ``(n_samples,)``,
-        or one score per class, shape ``(n_samples, n_classes)``."""
+    def _raw(self, X: Any, start_iteration: int = 0, num_iteration: int | None = None, **kwargs: Any) -> np.ndarray:
+        """Raw scores, init score included (the booster holds it in its first iteration, which
+        ``start_iteration > 0`` skips: it is added back then)."""
         check_is_fitted(self)
         raw = lgb.LGBMModel.predict(
             self, X, raw_score=True, start_iteration=start_iteration, num_iteration=num_iteration, **kwargs
         )
-        return np.asarray(raw, dtype=np.float64) + self.init_score_
+        raw = np.asarray(raw, dtype=np.float64)
+        return raw + self.init_score_ if start_iteration > 0 else raw
+
+    def decision_function(
+        self, X: Any, start_iteration: int = 0, num_iteration: int | None = None, **kwargs: Any
+    ) -> np.ndarray:
+        """The decision function: shape ``(n_samples,)``, positive where :meth:`predict` gives the
+        second class, or ``(n_samples, n_classes)`` whose argmax is :meth:`predict`.
+
+        With ``focal_proba="posterior"`` the log-odds (log-probabilities) of :meth:`predict_proba`,
+        with ``"link"`` the raw scores (``predict(X, raw_score=True)``)."""
+        return self._focal_decision(self._raw(X, start_iteration, num_iteration, **kwargs))
 
     def predict_proba(  # type: ignore[override]
         self,
@@ -455,10 +645,17 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
         pred_contrib: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """Class probabilities of shape ``(n_samples, n_classes)`` (with ``raw_score`` etc.: as ``predict``)."""
+        """Class probabilities (``focal_proba``) of shape ``(n_samples, n_classes)`` (with
+        ``raw_score`` etc.: as :meth:`predict`)."""
         if raw_score or pred_leaf or pred_contrib:
             return self.predict(X, raw_score, start_iteration, num_iteration, pred_leaf, pred_contrib, **kwargs)
-        return self._focal_proba(self.decision_function(X, start_iteration, num_iteration, **kwargs))
+        return self._focal_probabilities(self._raw(X, start_iteration, num_iteration, **kwargs))
+
+    def predict_log_proba(
+        self, X: Any, start_iteration: int = 0, num_iteration: int | None = None, **kwargs: Any
+    ) -> np.ndarray:
+        """The logarithm of :meth:`predict_proba`, computed directly (exact where it underflows)."""
+        return self._focal_probabilities(self._raw(X, start_iteration, num_iteration, **kwargs), log=True)
 
     def predict(  # type: ignore[override]
         self,
@@ -470,10 +667,10 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
         pred_contrib: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """Labels in the caller's label space; ``raw_score=True``: margins with the init score;
-        ``pred_contrib=True``: SHAP values whose last column (the expected value) includes it."""
+        """Labels in the caller's label space; ``raw_score=True``: the raw scores (init score
+        included); ``pred_contrib=True``: SHAP values, whose rows sum to the raw scores."""
         if raw_score:
-            return self.decision_function(X, start_iteration, num_iteration, **kwargs)
+            return self._raw(X, start_iteration, num_iteration, **kwargs)
         if pred_leaf or pred_contrib:
             out = lgb.LGBMModel.predict(
                 self,
@@ -484,8 +681,9 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
                 pred_contrib=pred_contrib,
                 **kwargs,
             )
-            if pred_contrib and isinstance(out, np.ndarray) and not pred_leaf:
-                # The expected value is the last column of each class's block of n_features + 1.
+            if pred_contrib and start_iteration > 0 and isinstance(out, np.ndarray) and not pred_leaf:
+                # The expected value is the last column of each class's block of n_features + 1;
+                # the init score lives in the skipped first iteration.
                 init = np.atleast_1d(np.asarray(self.init_score_, dtype=np.float64))
                 out = out.astype(np.float64).reshape(out.shape[0], init.size, -1)
                 out[:, :, -1] += init

@@ -11,22 +11,27 @@ DMatrix, so the default never leaks in. Requires ``xgboost >= 2`` (the ``xgboost
 
 from __future__ import annotations
 
+import json
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ._boosting import (
-    FOCAL_DOC,
     FOCAL_PARAMS,
     METRIC_NAME,
     FocalClassifierMixin,
     add_offset,
     constant_rows,
     derivatives,
+    init_vector,
     mean_loss,
     num_samples,
     swapped_attributes,
+)
+from ._boosting import (
+    check_scale as _check_scale,
 )
 from ._loss import BaseFocalLoss, FocalLoss, MulticlassFocalLoss
 
@@ -42,6 +47,7 @@ __all__ = [
     "FocalMetric",
     "FocalObjective",
     "FocalXGBClassifier",
+    "with_init_score",
     "apply_init_score",
     "focal_metric",
     "focal_objective",
@@ -67,7 +73,9 @@ def _on_cuda(device: Any) -> bool:
     return bool(torch.cuda.is_available())
 
 
-def _cuda_derivatives(loss: BaseFocalLoss, y_true: Any, y_pred: Any, weight: Any, device: str) -> tuple[Any, Any]:
+def _cuda_derivatives(
+    loss: BaseFocalLoss, y_true: Any, y_pred: Any, weight: Any, device: str, scale: float = 1.0
+) -> tuple[Any, Any]:
     """Gradient and Hessian of XGBoost's float32 margins computed with torch on a CUDA ``device``;
     the results stay there and reach XGBoost through ``__cuda_array_interface__``."""
     import torch
@@ -79,14 +87,16 @@ def _cuda_derivatives(loss: BaseFocalLoss, y_true: Any, y_pred: Any, weight: Any
         return torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)
 
     w = None if weight is None else tensor(weight)
-    grad, hess = derivatives(loss, tensor(y_true), tensor(y_pred), w, library="xgboost")
+    grad, hess = derivatives(loss, tensor(y_true), tensor(y_pred), w, library="xgboost", scale=scale)
     return grad.contiguous(), hess.contiguous()
 
 
-def _xgb_derivatives(loss: BaseFocalLoss, y_true: Any, y_pred: Any, weight: Any, device: Any) -> tuple[Any, Any]:
+def _xgb_derivatives(
+    loss: BaseFocalLoss, y_true: Any, y_pred: Any, weight: Any, device: Any, scale: float
+) -> tuple[Any, Any]:
     if _on_cuda(device):
-        return _cuda_derivatives(loss, y_true, y_pred, weight, "cuda" if device == "gpu" else str(device))
-    return derivatives(loss, y_true, y_pred, weight, library="xgboost")
+        return _cuda_derivatives(loss, y_true, y_pred, weight, "cuda" if device == "gpu" else str(device), scale)
+    return derivatives(loss, y_true, y_pred, weight, library="xgboost", scale=scale)
 
 
 class FocalObjective:
@@ -99,22 +109,23 @@ class FocalObjective:
     they are computed there and handed to XGBoost as CUDA arrays.
     """
 
-    def __init__(self, loss: BaseFocalLoss, device: Any = None) -> None:
+    def __init__(self, loss: BaseFocalLoss, device: Any = None, scale: float = 1.0) -> None:
         self.loss = loss
         self.device = device
+        self.scale = float(scale)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.loss!r})"
+        return f"{type(self).__name__}({self.loss!r}, device={self.device!r}, scale={self.scale!r})"
 
     def __call__(self, predt: np.ndarray, dmat: xgb.DMatrix) -> tuple[Any, Any]:
-        return _xgb_derivatives(self.loss, dmat.get_label(), predt, _weight(dmat), self.device)
+        return _xgb_derivatives(self.loss, dmat.get_label(), predt, _weight(dmat), self.device, self.scale)
 
 
 class _SklearnObjective(FocalObjective):
     """``objective`` form for ``XGBClassifier``: ``(y_true, y_pred, sample_weight=None)``."""
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> tuple[Any, Any]:
-        return _xgb_derivatives(self.loss, y_true, y_pred, sample_weight, self.device)
+        return _xgb_derivatives(self.loss, y_true, y_pred, sample_weight, self.device, self.scale)
 
 
 class FocalMetric:
@@ -143,7 +154,13 @@ class _SklearnMetric(FocalMetric):
 
 
 def focal_objective(
-    *, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: float = 1e-3, hessian: str = "positive"
+    *,
+    gamma: float = 2.0,
+    alpha: float | None = 0.25,
+    epsilon: float = 1e-3,
+    hessian: str = "positive",
+    scale: float = 1.0,
+    device: Any = None,
 ) -> FocalObjective:
     """The binary focal loss as an XGBoost objective, for ``xgb.train(..., obj=...)``.
 
@@ -151,6 +168,11 @@ def focal_objective(
     ----------
     gamma, alpha, epsilon, hessian
         As in :class:`focalboost.FocalLoss`.
+    scale : float, default=1.0
+        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``).
+    device : str or None, default=None
+        XGBoost's ``device``: with ``"cuda"`` (and torch installed) the derivatives are computed
+        on the GPU and handed to XGBoost as CUDA arrays.
 
     Returns
     -------
@@ -182,7 +204,8 @@ def focal_objective(
     >>> proba.shape, bool(((proba > 0) & (proba < 1)).all())
     ((500, 2), True)
     """
-    return FocalObjective(FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian))
+    loss = FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+    return FocalObjective(loss, device=device, scale=_check_scale(scale))
 
 
 def focal_metric(*, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: float = 1e-3) -> FocalMetric:
@@ -197,7 +220,13 @@ def focal_metric(*, gamma: float = 2.0, alpha: float | None = 0.25, epsilon: flo
 
 
 def multiclass_focal_objective(
-    *, gamma: float = 2.0, alpha: Sequence[float] | None = None, epsilon: float = 1e-3, hessian: str = "positive"
+    *,
+    gamma: float = 2.0,
+    alpha: Sequence[float] | None = None,
+    epsilon: float = 1e-3,
+    hessian: str = "positive",
+    scale: float = 1.0,
+    device: Any = None,
 ) -> FocalObjective:
     """The multiclass (softmax) focal loss as an XGBoost objective; set ``params["num_class"]``.
 
@@ -205,6 +234,11 @@ def multiclass_focal_objective(
     ----------
     gamma, alpha, epsilon, hessian
         As in :class:`focalboost.MulticlassFocalLoss`.
+    scale : float, default=1.0
+        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``).
+    device : str or None, default=None
+        XGBoost's ``device``: with ``"cuda"`` (and torch installed) the derivatives are computed
+        on the GPU and handed to XGBoost as CUDA arrays.
 
     Returns
     -------
@@ -229,7 +263,8 @@ def multiclass_focal_objective(
     >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1.0))
     ((600, 3), True)
     """
-    return FocalObjective(MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian))
+    loss = MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+    return FocalObjective(loss, device=device, scale=_check_scale(scale))
 
 
 def multiclass_focal_metric(
@@ -266,9 +301,7 @@ def apply_init_score(train_set: xgb.DMatrix, *eval_sets: xgb.DMatrix, objective:
         predict on: without one, XGBoost adds its ``base_score`` instead.
     """
     if not isinstance(objective, FocalObjective):
-        raise TypeError(
-            f"objective must come from focal_objective or multiclass_focal_objective, got {objective!r}"
-        )
+        raise TypeError(f"objective must come from focal_objective or multiclass_focal_objective, got {objective!r}")
     label = train_set.get_label()
     if label.size == 0:
         raise ValueError("train_set has no label: apply_init_score needs the training labels")
@@ -276,6 +309,122 @@ def apply_init_score(train_set: xgb.DMatrix, *eval_sets: xgb.DMatrix, objective:
     for dm in (train_set, *eval_sets):
         dm.set_base_margin(constant_rows(dm.num_row(), init))
     return init
+
+
+# -- the init score inside the booster ---------------------------------------------------------------
+def _f32(value: float) -> float:
+    """``value`` rounded to float32, as a Python float that writes back exactly."""
+    return float(np.float32(value))
+
+
+def with_init_score(
+    booster: xgb.Booster, init_score: float | np.ndarray, *, num_iteration: int | None = None
+) -> xgb.Booster:
+    """A copy of an XGBoost booster whose raw output includes the init score, and its link.
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        Trained with a focal objective and the init score as ``base_margin``, e.g. the result of
+        ``xgb.train(..., obj=...)`` after :func:`apply_init_score`. (:class:`FocalXGBClassifier`
+        does this itself after ``fit``: its ``get_booster()`` already holds the init score.)
+    init_score : float or array-like of shape (n_classes,)
+        The constant given as ``base_margin`` (``FocalXGBClassifier.init_score_``, or what
+        ``apply_init_score`` returned).
+    num_iteration : int, optional
+        Iterations kept. ``None``: up to the best iteration when early stopping recorded one
+        (what the scikit-learn estimators predict with), else all; ``-1``: all.
+
+    Returns
+    -------
+    xgboost.Booster
+        A new booster; ``booster`` is not modified. Without ``base_margin``,
+        ``predict(dm, output_margin=True)`` returns the focal model's raw scores,
+        ``predict(dm)`` their sigmoid (binary) or softmax (``n_classes``), and
+        ``predict(dm, pred_contribs=True)`` contributions whose rows sum to the raw scores.
+        ``save_model`` (JSON or UBJSON) writes all of it, for any XGBoost ≥ 3.1 reader (the
+        vector ``base_score`` of multiclass models, which XGBoost 3.1+ writes for every
+        multiclass model, is unknown to older ones).
+
+    Notes
+    -----
+    XGBoost keeps ``base_score`` after the inverse link: for ``binary:logistic`` a probability,
+    turned into a margin by a float32 logit on loading, whose result cannot be set to a chosen
+    float32 margin. So the model file then holds:
+
+    - one raw score: objective ``binary:logistic``, ``base_score`` 0.5 (margin exactly 0), and
+      the init score in the leaves of the first tree, each rounded as XGBoost rounds
+      ``base_margin + leaf`` (float32): predictions equal the estimator's bit for bit. The
+      trees' ``base_weights`` (unshrunk node weights, read by the ``prune`` and ``refresh``
+      updaters only) are left alone: updating this booster with those rebuilds leaves without
+      the init score. Only ``gbtree`` boosters (DART scales each tree by its weight: a
+      ``ValueError``).
+    - ``n_classes`` raw scores: objective ``multi:softprob`` and ``base_score`` the init score
+      rounded to float32, which for softmax objectives is a margin as it stands (no link applied
+      on loading); the trees are untouched. ``gbtree`` and ``dart`` boosters; not ``gblinear``,
+      which XGBoost 3.2 starts from the first class's intercept for every class (a
+      ``ValueError``).
+
+    The booster's ``base_score`` is replaced, not added to: a focal booster never used it, since
+    ``base_margin`` replaces ``base_score``. Caveats: ``iteration_range`` starting after 0 skips
+    the init score of a binary model; giving this booster a ``base_margin`` replaces the init
+    score of a multiclass model (and adds to the one in the binary model's first tree);
+    continued training (``xgb_model=``) starts from raw scores that already include it.
+    """
+    if num_iteration is None and booster.attr("best_iteration") is not None:
+        num_iteration = int(booster.attr("best_iteration")) + 1  # type: ignore[arg-type]
+    if num_iteration is not None and num_iteration > 0:
+        booster = booster[:num_iteration]  # a copy either way: the JSON round trip below
+    model = json.loads(booster.save_raw(raw_format="json"))
+    learner = model["learner"]
+    param = learner["learner_model_param"]
+    n_classes = int(param["num_class"])
+    if int(param.get("num_target", "1")) > 1:
+        raise ValueError("booster is a multi-target model: the focal losses train one target")
+    init = init_vector(init_score, max(n_classes, 1), "booster (num_class)")
+    gbm = learner["gradient_booster"]
+    if gbm["name"] == "gblinear":
+        raise ValueError(
+            "a 'gblinear' booster cannot hold the init score: XGBoost starts every class from the first intercept"
+        )
+    param["boost_from_average"] = "0"
+
+    if n_classes > 1:
+        learner["objective"] = {"name": "multi:softprob", "softmax_multiclass_param": {"num_class": str(n_classes)}}
+        # A vector written with every digit of each float32: exact whether read as float or double.
+        param["base_score"] = "[" + ",".join(repr(_f32(v)) for v in init) + "]"
+    else:
+        if gbm["name"] != "gbtree":
+            raise ValueError(
+                f"a binary {gbm['name']!r} booster cannot hold the init score exactly (DART scales each tree by "
+                "its weight): train with booster='gbtree'"
+            )
+        trees = gbm["model"]["trees"]
+        if not trees:
+            raise ValueError("booster has no trees: there is nothing to add the init score to")
+        tree = trees[0]
+        if int(tree["tree_param"].get("size_leaf_vector", "1")) > 1:
+            raise ValueError("booster has vector leaves: a binary focal booster has one output")
+        start = np.float32(init[0])
+        cond = tree["split_conditions"]
+        for node, left in enumerate(tree["left_children"]):
+            if left == -1:  # a leaf: split_conditions holds its value
+                cond[node] = float(start + np.float32(cond[node]))
+        learner["objective"] = {"name": "binary:logistic", "reg_loss_param": {"scale_pos_weight": "1"}}
+        # Logit(0.5f) = -log(1/0.5 - 1) = 0 exactly: the margin starts at 0.
+        param["base_score"] = "[5E-1]"
+
+    out = xgb.Booster()
+    out.load_model(bytearray(json.dumps(model).encode()))
+    return out
+
+
+#: What XGBoost makes of the focal parameters' unprefixed names (refused: see FocalClassifierMixin).
+_SHADOWS = {
+    "gamma": "is XGBoost's min_split_loss (pass min_split_loss= for that)",
+    "alpha": "is XGBoost's reg_alpha, the L1 penalty on leaf weights (pass reg_alpha= for that)",
+    "epsilon": "is not an XGBoost parameter (XGBoost would ignore it)",
+}
 
 
 def _wrapper_params(model: xgb.XGBModel) -> set[str]:
@@ -289,32 +438,51 @@ def _wrapper_params(model: xgb.XGBModel) -> set[str]:
 
 
 class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
-    __doc__ = f"""XGBoost classifier trained with the (stabilized) focal loss.
+    __doc__ = """XGBoost classifier trained with the (stabilized) focal loss.
 
     A drop-in for :class:`xgboost.XGBClassifier`: it accepts every parameter of it (``objective``
-    must stay at its default: the focal loss is the objective) plus the ``focal_*`` parameters
-    below, which are never forwarded to the booster. ``fit`` computes the optimal constant start
-    and applies it as ``base_margin`` to the training set and every ``eval_set`` (so XGBoost's
-    ``base_score`` never enters); ``predict_proba`` adds it back and returns probabilities of
-    shape ``(n_samples, n_classes)`` (binary focal loss for two classes, softmax focal loss for
-    more); ``predict`` returns labels in the caller's label space. The
-    weighted mean focal loss (``"focal_loss"``, lower is better) is evaluated on every
-    ``eval_set`` and drives ``early_stopping_rounds``; string ``eval_metric`` entries are
-    evaluated before it, on probabilities. With ``device="cuda"`` and torch installed, the
-    gradients are computed on the GPU.
+    must stay ``None``: the focal loss is the objective) plus the ``focal_*`` parameters below,
+    which are never forwarded to the booster. Two classes train with :class:`focalboost.FocalLoss`
+    on one raw margin, more with :class:`focalboost.MulticlassFocalLoss`.
+
+    ``fit`` computes the optimal constant start (``init_score_``) and applies it as
+    ``base_margin`` to the training set and every ``eval_set`` (so XGBoost's ``base_score`` never
+    enters); afterwards it writes it into the booster (the first tree's leaves for two classes,
+    the per-class ``base_score`` for more) with the ``binary:logistic`` / ``multi:softprob``
+    link, so that ``get_booster()`` and its saved file predict the model's raw margins in any
+    XGBoost runtime without focalboost (see :func:`with_init_score`). ``predict_proba`` returns
+    ``focal_proba`` of the raw margins, shape ``(n_samples, n_classes)``; ``predict`` the class
+    of largest probability in the caller's label space; ``decision_function`` the matching
+    log-odds (log-probabilities for more classes); ``predict(X, output_margin=True)`` the raw
+    margins.
+
+    Evaluation: without ``eval_metric`` the weighted mean focal loss (``"focal_loss"``, lower is
+    better) is evaluated on every ``eval_set`` and drives ``early_stopping_rounds``. With
+    ``eval_metric`` (built-in names and at most one callable, as :class:`xgboost.XGBClassifier`
+    takes), those are evaluated instead and the last drives early stopping, as there; built-in
+    metrics see the sigmoid/softmax of the margins, a callable sees ``predict_proba``'s
+    probabilities. With ``device="cuda"`` and torch installed, the gradients are computed on the GPU.
 
     Parameters
     ----------{FOCAL_DOC}
+    objective : None, default=None
+        Must stay None: the focal loss is the objective.
     **kwargs
-        Every parameter of :class:`xgboost.XGBClassifier`, same names and defaults.
+        Every other parameter of :class:`xgboost.XGBClassifier`, same names and defaults.
+        ``gamma`` and ``alpha`` (XGBoost's ``min_split_loss`` and ``reg_alpha``) and ``epsilon``
+        are refused: use ``focal_gamma`` etc. for the focal loss, ``min_split_loss`` / ``reg_alpha``
+        for XGBoost's.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     init_score_ : float or ndarray of shape (n_classes,)
-        The constant raw score the trees are added to (one per class for more than two classes).
+        The constant raw margin the trees were added to (one per class for more than two
+        classes); the booster holds it.
     focal_loss_ : FocalLoss or MulticlassFocalLoss
         :class:`focalboost.FocalLoss` for two classes, :class:`focalboost.MulticlassFocalLoss` for more.
+    focal_scale_ : float
+        The factor the gradient and Hessian were multiplied by (``focal_scale``).
     """
 
     def __init__(
@@ -324,13 +492,18 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
         focal_alpha: float | None = 0.25,
         focal_epsilon: float = 1e-3,
         focal_hessian: str = "positive",
+        focal_proba: str = "posterior",
+        focal_scale: Any = 1.0,
+        objective: Any = None,
         **kwargs: Any,
     ) -> None:
         self.focal_gamma = focal_gamma
         self.focal_alpha = focal_alpha
         self.focal_epsilon = focal_epsilon
         self.focal_hessian = focal_hessian
-        super().__init__(**kwargs)
+        self.focal_proba = focal_proba
+        self.focal_scale = focal_scale
+        super().__init__(objective=objective, **kwargs)
 
     # XGBoost forwards every get_params() entry except these "wrapper" ones to the booster.
     def _wrapper_params(self) -> set[str]:
@@ -339,11 +512,13 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
     def get_xgb_params(self) -> dict[str, Any]:
         params = super().get_xgb_params()
         if getattr(self, "_focal_fitting", False):
-            # During fit eval_metric is [*built-in names, focal metric]: only names go to the
-            # booster (the focal metric goes as custom_metric and is evaluated last).
-            builtin = [m for m in params.pop("eval_metric", None) or [] if isinstance(m, str)]
-            if builtin:
-                params["eval_metric"] = builtin
+            # During fit eval_metric may hold a callable (the focal metric, or the caller's): only
+            # names go to the booster (the callable goes as custom_metric), and without names
+            # XGBoost's default metric, which would read the margins as its objective's, is off.
+            metric = params.pop("eval_metric", None)
+            names = [metric] if isinstance(metric, str) else [m for m in metric or [] if isinstance(m, str)]
+            if names:
+                params["eval_metric"] = names
             else:
                 params["disable_default_eval_metric"] = True
         return params
@@ -360,6 +535,19 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
         if getattr(self, "_focal_fitting", False):
             return np.arange(self.n_classes_)
         return self._focal_classes
+
+    def _eval_metric_for_fit(self, loss: BaseFocalLoss) -> Any:
+        """The ``eval_metric`` XGBoost sees during fit: the focal metric when the caller gave none;
+        else the caller's, a callable wrapped to receive probabilities (XGBoost hands a custom
+        metric raw margins when the objective is a callable)."""
+        metric = self.eval_metric
+        if metric is None:
+            return _SklearnMetric(loss)
+        metrics = [metric] if (isinstance(metric, str) or callable(metric)) else list(metric)
+        if sum(callable(m) for m in metrics) > 1:
+            raise ValueError(f"eval_metric may hold at most one callable (XGBoost's limit), got {metric!r}")
+        wrapped = [m if isinstance(m, str) else _ProbaMetric(m, self) for m in metrics]
+        return wrapped[0] if len(wrapped) == 1 else wrapped
 
     def fit(
         self,
@@ -379,19 +567,19 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
 
         ``base_margin`` / ``base_margin_eval_set``, when given, are added to the focal init
         score (a per-row offset; pass the same offset as ``base_margin`` when predicting).
+        ``xgb_model`` (continued training) is refused.
         """
-        if self.objective not in (None, "binary:logistic", "multi:softprob"):
+        self._focal_check_params(_SHADOWS)
+        if self.objective is not None:
             raise ValueError(
-                f"{type(self).__name__} trains with the focal loss: objective must stay at its default, "
-                f"got {self.objective!r}"
+                f"{type(self).__name__} trains with the focal loss: objective must be None, got {self.objective!r}"
             )
-        metric = self.eval_metric
-        if callable(metric) or (isinstance(metric, (list, tuple)) and any(callable(m) for m in metric)):
+        if xgb_model is not None:
             raise ValueError(
-                f"{type(self).__name__} evaluates the focal loss as XGBoost's one custom metric; "
-                f"eval_metric may only name built-in metrics, got {metric!r}"
+                f"{type(self).__name__} does not continue training from xgb_model (its start would be the "
+                "other model's margins, not the focal init score); fit a new model"
             )
-        y_enc, loss, init = self._focal_setup(y, sample_weight)
+        y_enc, loss, init, scale = self._focal_setup(X, y, sample_weight)
         train_margin = add_offset(constant_rows(num_samples(X), init), base_margin, flat_order="C")
         if isinstance(eval_set, tuple):
             eval_set = [eval_set]
@@ -403,13 +591,15 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
                 add_offset(constant_rows(num_samples(vx), init), g, flat_order="C")
                 for (vx, _), g in zip(eval_set, given, strict=True)
             ]
-        builtin = [] if metric is None else [metric] if isinstance(metric, str) else list(metric)
         self._focal_fitting = True
+        self.focal_loss_ = loss  # the wrapped eval_metric reads it during fit
+        self.init_score_ = init
+        self._focal_baked = False
         try:
             with swapped_attributes(
                 self,
-                objective=_SklearnObjective(loss, device=self.device),
-                eval_metric=[*builtin, _SklearnMetric(loss)],
+                objective=_SklearnObjective(loss, device=self.device, scale=scale),
+                eval_metric=self._eval_metric_for_fit(loss),
             ):
                 super().fit(
                     X,
@@ -418,43 +608,80 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
                     base_margin=train_margin,
                     eval_set=eval_set,
                     verbose=verbose,
-                    xgb_model=xgb_model,
+                    xgb_model=None,
                     sample_weight_eval_set=sample_weight_eval_set,
                     base_margin_eval_set=eval_margin,
                     feature_weights=feature_weights,
                 )
         finally:
             self._focal_fitting = False
-        self.init_score_ = init
-        self.focal_loss_ = loss
+        self.focal_scale_ = scale
+        self._bake_init_score()
         return self
 
-    def decision_function(
-        self, X: Any, *, validate_features: bool = True, base_margin: Any = None, iteration_range: Any = None
-    ) -> np.ndarray:
-        """Raw scores, init score included: the log-odds of the second class, shape ``(n_samples,)``,
-        or one score per class, shape ``(n_samples, n_classes)``."""
+    def _bake_init_score(self) -> None:
+        """The init score into the booster (all rounds kept), or a warning where its format
+        cannot hold it (a binary DART or a gblinear booster): then prediction adds it."""
+        booster = self.get_booster()
+        try:
+            self._Booster = with_init_score(booster, self.init_score_, num_iteration=booster.num_boosted_rounds())
+        except ValueError as exc:
+            warnings.warn(
+                f"{type(self).__name__}: the booster cannot hold the init score ({exc}); this estimator adds it "
+                "at prediction, but a booster saved from it predicts without it",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+        self._focal_baked = True
+
+    def _margin(self, X: Any, base_margin: Any, iteration_range: Any) -> np.ndarray | None:
+        """The ``base_margin`` to predict with: none when the booster holds the init score (but a
+        multiclass booster's ``base_score`` is replaced by any ``base_margin``), the init score
+        plus the caller's offset otherwise."""
+        multiclass = np.ndim(self.init_score_) > 0
+        if getattr(self, "_focal_baked", False) and (base_margin is None or not multiclass):
+            return None if base_margin is None else add_offset(np.zeros(num_samples(X)), base_margin, flat_order="C")
+        return add_offset(constant_rows(num_samples(X), self.init_score_), base_margin, flat_order="C")
+
+    def _raw(self, X: Any, validate_features: bool, base_margin: Any, iteration_range: Any) -> np.ndarray:
+        """Raw margins, init score included."""
         check_is_fitted(self)
-        margin = add_offset(constant_rows(num_samples(X), self.init_score_), base_margin, flat_order="C")
         raw = xgb.XGBModel.predict(
             self,
             X,
             output_margin=True,
             validate_features=validate_features,
-            base_margin=margin,
+            base_margin=self._margin(X, base_margin, iteration_range),
             iteration_range=iteration_range,
         )
-        return np.asarray(raw, dtype=np.float64)
+        raw = np.asarray(raw, dtype=np.float64)
+        skips_first = iteration_range is not None and iteration_range[0] > 0
+        if skips_first and getattr(self, "_focal_baked", False) and np.ndim(self.init_score_) == 0:
+            raw = raw + self.init_score_  # a binary booster holds it in the skipped first tree
+        return raw
+
+    def decision_function(
+        self, X: Any, *, validate_features: bool = True, base_margin: Any = None, iteration_range: Any = None
+    ) -> np.ndarray:
+        """The decision function: shape ``(n_samples,)``, positive where :meth:`predict` gives the
+        second class, or ``(n_samples, n_classes)`` whose argmax is :meth:`predict`.
+
+        With ``focal_proba="posterior"`` the log-odds (log-probabilities) of :meth:`predict_proba`,
+        with ``"link"`` the raw margins (``predict(X, output_margin=True)``)."""
+        return self._focal_decision(self._raw(X, validate_features, base_margin, iteration_range))
 
     def predict_proba(
         self, X: Any, validate_features: bool = True, base_margin: Any = None, iteration_range: Any = None
     ) -> np.ndarray:
-        """Class probabilities of shape ``(n_samples, n_classes)``."""
-        return self._focal_proba(
-            self.decision_function(
-                X, validate_features=validate_features, base_margin=base_margin, iteration_range=iteration_range
-            )
-        )
+        """Class probabilities (``focal_proba``) of shape ``(n_samples, n_classes)``."""
+        return self._focal_probabilities(self._raw(X, validate_features, base_margin, iteration_range))
+
+    def predict_log_proba(
+        self, X: Any, validate_features: bool = True, base_margin: Any = None, iteration_range: Any = None
+    ) -> np.ndarray:
+        """The logarithm of :meth:`predict_proba`, computed directly (exact where it underflows)."""
+        return self._focal_probabilities(self._raw(X, validate_features, base_margin, iteration_range), log=True)
 
     def predict(
         self,
@@ -465,10 +692,27 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
         base_margin: Any = None,
         iteration_range: Any = None,
     ) -> np.ndarray:
-        """Labels in the caller's label space; ``output_margin=True``: margins with the init score."""
-        raw = self.decision_function(
-            X, validate_features=validate_features, base_margin=base_margin, iteration_range=iteration_range
-        )
+        """Labels in the caller's label space; ``output_margin=True``: the raw margins (init score
+        included)."""
+        raw = self._raw(X, validate_features, base_margin, iteration_range)
         if output_margin:
             return raw
-        return self._focal_labels(self._focal_proba(raw))
+        return self._focal_labels(self._focal_probabilities(raw))
+
+
+class _ProbaMetric:
+    """A caller's callable ``eval_metric(y_true, y_pred)`` fed :meth:`FocalXGBClassifier.predict_proba`'s
+    probabilities (the second column for two classes, as :class:`xgboost.XGBClassifier` feeds it)."""
+
+    def __init__(self, metric: Any, estimator: FocalXGBClassifier) -> None:
+        self.metric = metric
+        self.estimator = estimator
+        self.__name__ = getattr(metric, "__name__", type(metric).__name__)
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        proba = self.estimator._focal_probabilities(y_pred)
+        if proba.shape[1] == 2:
+            proba = proba[:, 1]
+        if sample_weight is None:
+            return self.metric(y_true, proba)
+        return self.metric(y_true, proba, sample_weight=sample_weight)

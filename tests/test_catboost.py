@@ -179,7 +179,9 @@ def test_cat_features_and_prediction_types():
     proba = est.predict(df, prediction_type="Probability")
     np.testing.assert_allclose(proba, est.predict_proba(df), rtol=0)
     np.testing.assert_allclose(est.predict(df, prediction_type="LogProbability"), np.log(proba), rtol=1e-12)
-    np.testing.assert_allclose(est.predict(df, prediction_type="RawFormulaVal"), est.decision_function(df))
+    raw = est.predict(df, prediction_type="RawFormulaVal")
+    np.testing.assert_allclose(est.decision_function(df), np.log(proba[:, 1]) - np.log(proba[:, 0]), rtol=1e-9)
+    np.testing.assert_allclose(est.set_params(focal_proba="link").decision_function(df), raw, rtol=0)
     assert set(est.predict(df)) <= {"yes", "no"}
     with pytest.raises(ValueError, match="prediction_type"):
         est.predict(df, prediction_type="Exponent")

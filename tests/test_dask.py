@@ -118,7 +118,8 @@ def test_init_score_is_global_and_applied_on_every_worker(client, kind):
     w = rng.uniform(0.5, 2.0, len(y))
     loss = MulticlassFocalLoss(gamma=2.0, alpha=[1.0, 2.0, 3.0, 4.0])
     expected = loss.init_score(y, w)
-    model = _dask_model(kind, client, focal_gamma=2.0, focal_alpha=[1.0, 2.0, 3.0, 4.0])
+    # the link probabilities: their mean at the optimal constant is π = softmax(init)
+    model = _dask_model(kind, client, focal_gamma=2.0, focal_alpha=[1.0, 2.0, 3.0, 4.0], focal_proba="link")
     model.set_params(n_estimators=3, learning_rate=0.3, **({"num_leaves": 4} if kind == "lgbm" else {"max_depth": 2}))
     dX, dy, dw = (da.from_array(a, chunks=500) for a in (X, y, w))
     model.fit(dX, dy, sample_weight=dw)
@@ -181,7 +182,7 @@ def test_parameters_clone_and_pickle(client):
         (lambda c: FocalDaskLGBMClassifier(client=c, focal_gamma=-1.0), 2, ValueError, "focal_gamma must be >= 0"),
         (lambda c: FocalDaskLGBMClassifier(client=c, focal_alpha=[1.0, 2.0]), 2, TypeError, "focal_alpha must be"),
         (lambda c: FocalDaskLGBMClassifier(client=c, focal_alpha=[1.0, 2.0]), 4, ValueError, "one weight per class"),
-        (lambda c: FocalDaskXGBClassifier(objective="reg:squarederror"), 2, ValueError, "objective must stay"),
+        (lambda c: FocalDaskXGBClassifier(objective="reg:squarederror"), 2, ValueError, "objective must be None"),
         (lambda c: FocalDaskXGBClassifier(focal_alpha=1.5), 2, ValueError, r"focal_alpha must be \[0, 1\]"),
         (lambda c: FocalDaskXGBClassifier(focal_hessian="abs"), 4, ValueError, "focal_hessian must be one of"),
     ],

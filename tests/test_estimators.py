@@ -135,9 +135,17 @@ def test_label_spaces(make, labels):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     assert np.all((proba > 0) & (proba < 1))
     np.testing.assert_array_equal(pred, est.classes_[np.argmax(proba, axis=1)])
-    # predict_proba is sigma of the margin, and the margin includes the init score
+    # decision_function is the log-odds of predict_proba, its sign the prediction
+    decision = est.decision_function(X)
+    np.testing.assert_allclose(decision, np.log(proba[:, 1] / proba[:, 0]), rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(pred, est.classes_[(decision > 0).astype(int)])
+    # with focal_proba="link" decision_function is the raw margin (the init score included) and
+    # predict_proba its sigmoid; the default predict_proba is the focal posterior of that margin
+    est.set_params(focal_proba="link")
     margin = est.decision_function(X)
-    np.testing.assert_allclose(proba[:, 1], 1.0 / (1.0 + np.exp(-margin)), rtol=1e-12)
+    np.testing.assert_allclose(est.predict_proba(X)[:, 1], 1.0 / (1.0 + np.exp(-margin)), rtol=1e-12)
+    np.testing.assert_allclose(proba, FocalLoss(gamma=2.0, alpha=0.25).predict_proba(margin), rtol=1e-12)
+    assert set(np.unique(est.predict(X))) <= set(labels)
 
 
 def test_init_score_is_the_loss_minimizer(make):

@@ -59,7 +59,7 @@ def test_native_route_reproduces_builtin_binary():
     assert init == pytest.approx(np.log(y.mean() / (1 - y.mean())), abs=1e-12)
     ours = lgb.train({**PARAMS, "objective": obj, "metric": "None"}, dtrain, 30)
     ref = lgb.train({**PARAMS, "objective": "binary"}, lgb.Dataset(X, y), 30)
-    p_ours = FocalLoss().predict_proba(ours.predict(X, raw_score=True) + init)[:, 1]
+    p_ours = FocalLoss().predict_proba(ours.predict(X, raw_score=True) + init, kind="link")[:, 1]
     np.testing.assert_allclose(p_ours, ref.predict(X), rtol=0, atol=1e-6)
 
 
@@ -71,7 +71,7 @@ def test_native_route_reproduces_builtin_multiclass():
     assert init.shape == (4,)
     ours = lgb.train({**PARAMS, "objective": obj, "num_class": 4, "metric": "None"}, dtrain, 20)
     ref = lgb.train({**PARAMS, "objective": "multiclass", "num_class": 4}, lgb.Dataset(X, y), 20)
-    p_ours = MulticlassFocalLoss().predict_proba(ours.predict(X, raw_score=True) + init)
+    p_ours = MulticlassFocalLoss().predict_proba(ours.predict(X, raw_score=True) + init, kind="link")
     np.testing.assert_allclose(p_ours, ref.predict(X), rtol=0, atol=1e-5)
 
 
@@ -142,6 +142,6 @@ def test_user_init_score_is_an_offset_and_contrib_includes_the_start():
     X, y = _binary(500)
     est = FocalLGBMClassifier(n_estimators=10, verbose=-1, n_jobs=1).fit(X, y)
     contrib = est.predict(X, pred_contrib=True)
-    np.testing.assert_allclose(contrib.sum(axis=1), est.decision_function(X), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(contrib.sum(axis=1), est.predict(X, raw_score=True), rtol=1e-10, atol=1e-10)
     shifted = FocalLGBMClassifier(n_estimators=10, verbose=-1, n_jobs=1).fit(X, y, init_score=np.full(500, 0.0))
     np.testing.assert_allclose(shifted.predict_proba(X), est.predict_proba(X), rtol=0, atol=1e-12)

@@ -128,7 +128,7 @@ def test_two_dimensional_input_is_elementwise():
 
 
 def test_predict_proba_is_stable_sigmoid():
-    proba = FocalLoss().predict_proba(np.array([-800.0, -1.0, 0.0, 1.0, 800.0, 700.0]))
+    proba = FocalLoss().predict_proba(np.array([-800.0, -1.0, 0.0, 1.0, 800.0, 700.0]), kind="link")
     assert proba.shape == (6, 2)
     p = [0.0, 1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-1)), 1.0, 1.0]
     np.testing.assert_allclose(proba[:, 1], p, rtol=1e-15, atol=1e-300)

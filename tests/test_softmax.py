@@ -381,11 +381,11 @@ def test_sample_weight_and_float32():
 def test_predict_proba():
     loss = MulticlassFocalLoss()
     z = np.array([[1.0, 2.0, 3.0], [1e300, -1e300, 0.0], [1000.0, 1000.0, -5.0], [0.0, 0.0, 0.0]])
-    p = loss.predict_proba(z)
+    p = loss.predict_proba(z, kind="link")
     np.testing.assert_allclose(p, scipy_softmax(z, axis=1), rtol=1e-15)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-15)
     z32 = np.array([[1.0, 2.0, 3.0], [1e30, -1e30, 0.0]], dtype=np.float32)
-    p32 = loss.predict_proba(z32)
+    p32 = loss.predict_proba(z32, kind="link")
     assert p32.dtype == np.float32
     np.testing.assert_allclose(p32, scipy_softmax(z32.astype(np.float64), axis=1), rtol=1e-6)
 

@@ -243,7 +243,7 @@ def test_fused_cuda_dispatch_traced_on_cpu(monkeypatch):
     z, t = _data((4, 3, 5), n_ignored=2)
     alpha = torch.tensor([0.25, 1.0, 2.0], dtype=torch.float64)
     got, g_got = _grad(_smfl, z, t, alpha, 0.5, 0.0)
-    assert set(dispatch._COMPILED) == {("softmax", ("loss",)), ("softmax", ("grad",))}
+    assert {key[:2] for key in dispatch._COMPILED} == {("softmax", ("loss",)), ("softmax", ("grad",))}
     ref, g_ref = _grad(definition, z, t, alpha, 0.5, 0.0)
     keep = t != -100
     torch.testing.assert_close(got, ref.sum() / alpha[t[keep]].sum(), rtol=1e-10, atol=1e-14)

@@ -61,7 +61,7 @@ def test_native_route_reproduces_builtin_binary():
     ours = xgb.train({**PARAMS, "disable_default_eval_metric": 1}, dtrain, 30, obj=obj)
     ref = xgb.train({**PARAMS, "objective": "binary:logistic", "base_score": y.mean()}, xgb.DMatrix(X, y), 30)
     dtest = xgb.DMatrix(X, base_margin=np.full(len(X), init))
-    p_ours = FocalLoss().predict_proba(ours.predict(dtest, output_margin=True))[:, 1]
+    p_ours = FocalLoss().predict_proba(ours.predict(dtest, output_margin=True), kind="link")[:, 1]
     np.testing.assert_allclose(p_ours, ref.predict(xgb.DMatrix(X)), rtol=0, atol=1e-6)
 
 
@@ -74,7 +74,7 @@ def test_native_route_reproduces_builtin_multiclass():
     ours = xgb.train({**PARAMS, "num_class": 4, "disable_default_eval_metric": 1}, dtrain, 20, obj=obj)
     ref = xgb.train({**PARAMS, "objective": "multi:softprob", "num_class": 4}, xgb.DMatrix(X, y), 20)
     dtest = xgb.DMatrix(X, base_margin=np.tile(init, (len(X), 1)))
-    p_ours = MulticlassFocalLoss().predict_proba(ours.predict(dtest, output_margin=True))
+    p_ours = MulticlassFocalLoss().predict_proba(ours.predict(dtest, output_margin=True), kind="link")
     np.testing.assert_allclose(p_ours, ref.predict(xgb.DMatrix(X)), rtol=0, atol=1e-5)
 
 
@@ -127,17 +127,38 @@ def test_multiclass_objective_hessian_convention():
     assert value == pytest.approx(np.mean(MulticlassFocalLoss(gamma=2.0).loss(y, raw)), rel=1e-12)
 
 
-def test_builtin_eval_metric_next_to_focal_and_callable_refused():
+def test_eval_metric_as_in_xgbclassifier():
+    """Without eval_metric the focal loss is evaluated (and drives early stopping); with one, the
+    caller's metrics are, the last driving early stopping, as XGBClassifier does; a callable gets
+    predict_proba's probabilities, not the raw margins XGBoost hands a custom objective's metric."""
+    from sklearn.metrics import log_loss
+
     X, y = _binary(600)
-    est = FocalXGBClassifier(n_estimators=5, n_jobs=1, eval_metric="auc")
-    est.fit(X[:400], y[:400], eval_set=[(X[400:], y[400:])], verbose=False)
-    assert list(est.evals_result_["validation_0"]) == ["auc", "focal_loss"]
+    fit = dict(eval_set=[(X[400:], y[400:])], verbose=False)
+    est = FocalXGBClassifier(n_estimators=5, n_jobs=1).fit(X[:400], y[:400], **fit)
+    assert list(est.evals_result_["validation_0"]) == ["focal_loss"]
+    est = FocalXGBClassifier(n_estimators=5, n_jobs=1, eval_metric="auc").fit(X[:400], y[:400], **fit)
+    assert list(est.evals_result_["validation_0"]) == ["auc"]
     assert est.get_params()["eval_metric"] == "auc"  # the public parameter is left as given
-    with pytest.raises(ValueError, match="eval_metric"):
-        FocalXGBClassifier(eval_metric=lambda y, p: 0.0).fit(X, y)
+    seen = []
+
+    def my_log_loss(y_true, proba):
+        seen.append(proba)
+        return log_loss(y_true, proba)
+
+    est = FocalXGBClassifier(n_estimators=5, n_jobs=1, eval_metric=["auc", my_log_loss]).fit(X[:400], y[:400], **fit)
+    assert list(est.evals_result_["validation_0"]) == ["auc", "my_log_loss"]
+    np.testing.assert_allclose(seen[-1], est.predict_proba(X[400:])[:, 1], rtol=1e-6)
+    assert est.evals_result_["validation_0"]["my_log_loss"][-1] == pytest.approx(  # XGBoost logs 6 digits
+        log_loss(y[400:], est.predict_proba(X[400:])[:, 1]), abs=1e-6
+    )
+    with pytest.raises(ValueError, match="at most one callable"):
+        FocalXGBClassifier(eval_metric=[my_log_loss, my_log_loss]).fit(X, y)
 
 
 def test_objective_must_stay_default():
     X, y = _binary(200)
     with pytest.raises(ValueError, match="objective"):
         FocalXGBClassifier(objective="binary:hinge").fit(X, y)
+    with pytest.raises(ValueError, match="objective must be None"):
+        FocalXGBClassifier(objective="binary:logistic").fit(X, y)  # not ignored: the focal loss is the objective

@@ -19,6 +19,7 @@ own dtype (float16/bfloat16 in float32, by the caller).
 from __future__ import annotations
 
 import functools
+import types
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -206,20 +207,61 @@ def _torch_backend(*tensors: Any) -> str:
 
 
 def _compiled(key: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``torch.compile`` of a copy of ``fn`` with a code object of its own for ``key``.
+
+    torch.compile keeps its compiled graphs, and counts recompilations against a limit (8),
+    per code object. Each key (output set, dtype, which optional tensors are given and their
+    rank) gets its own copy, so that forward, backward and double backward, float32 and
+    bfloat16, do not share that budget; within one, the parameters are plain float arguments
+    (not constants in a tuple), which torch.compile makes dynamic after their first change, so
+    a sweep over ``γ`` or ``ε`` costs one or two recompilations, not one per value.
+    """
     import torch
 
     compiled = _COMPILED.get(key)
     if compiled is None:
-        compiled = _COMPILED[key] = torch.compile(fn, fullgraph=True, dynamic=None, backend=_BACKEND)
+        name = f"{fn.__name__}_{len(_COMPILED)}"
+        code = fn.__code__.replace(co_name=name)
+        variant = types.FunctionType(code, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+        compiled = _COMPILED[key] = torch.compile(variant, fullgraph=True, dynamic=None, backend=_BACKEND)
     return compiled
 
 
+_GAMMAS: dict[tuple, Any] = {}
+
+
+def _gamma_tensor(gamma: float, like: Any) -> Any:
+    """``γ`` as a 0-d tensor for the compiled kernels (cached per value, dtype and device).
+
+    torch.compile specializes ``r ** γ`` on a float exponent (one graph per ``γ``); with a tensor
+    exponent one graph serves every ``γ``."""
+    import torch
+
+    key = (gamma, like.dtype, like.device)
+    t = _GAMMAS.get(key)
+    if t is None:
+        t = _GAMMAS[key] = torch.tensor(gamma, dtype=like.dtype, device=like.device)
+    return t
+
+
+def _rank(t: Any) -> int:
+    """-1 for None, else the number of dimensions: part of a compiled kernel's key."""
+    return -1 if t is None else int(t.dim())
+
+
 def _run_compiled(key: Any, fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` through its ``torch.compile``d form; the plain ``fn`` if compiling fails."""
+    """``fn(*args)`` through its ``torch.compile``d form.
+
+    If the compiled form raises, the plain ``fn`` runs on the same arguments: if that raises too,
+    the input (or the memory) is at fault and its error propagates, the compiled path untouched;
+    if it succeeds, the compiler is at fault (no Triton, an old GPU, ...): a warning, and the plain
+    path from then on.
+    """
     global _COMPILE_FAILED
     try:
         return _compiled(key, fn)(*args)
-    except Exception as exc:  # noqa: BLE001 - any compiler failure falls back to the exact plain path
+    except Exception as exc:  # noqa: BLE001 - told apart from an input error by the plain run below
+        result = fn(*args)
         _COMPILE_FAILED = True
         warnings.warn(
             f"focalboost: the fused CUDA kernel failed to compile ({type(exc).__name__}: {exc}); "
@@ -227,22 +269,33 @@ def _run_compiled(key: Any, fn: Callable[..., Any], *args: Any) -> Any:
             RuntimeWarning,
             stacklevel=4,
         )
-        return fn(*args)
+        return result
 
 
 def _numpy(t: Any) -> Any:
     return None if t is None else t.detach().contiguous().numpy()
 
 
-def _plain_binary(x: Any, y: Any, w: Any, scale: Any, prm: tuple, what: tuple[str, ...], exact: bool = True) -> tuple:
+def _plain_binary(
+    x: Any,
+    y: Any,
+    w: Any,
+    scale: Any,
+    gamma: float,
+    epsilon: float,
+    alpha_pos: float,
+    alpha_neg: float,
+    what: tuple[str, ...],
+    exact: bool = True,
+) -> tuple:
     """The requested elementwise outputs of the binary core on tensors, times ``w`` and ``scale``."""
     out = _binary.binary_focal(
         y,
         x,
-        gamma=prm[0],
-        epsilon=prm[1],
-        alpha_pos=prm[2],
-        alpha_neg=prm[3],
+        gamma=gamma,
+        epsilon=epsilon,
+        alpha_pos=alpha_pos,
+        alpha_neg=alpha_neg,
         xp=torch_namespace(),
         loss="loss" in what,
         gradient="grad" in what,
@@ -273,7 +326,7 @@ def _chunked_binary(x: Any, y: Any, w: Any, scale: Any, prm: tuple, what: tuple[
         def part(t: Any, i: int = i) -> Any:
             return t if t is None or t.dim() == 0 else t[i : i + _CHUNK]
 
-        res = _plain_binary(part(xs), part(ys), part(ws), part(ss), prm, what, exact)
+        res = _plain_binary(part(xs), part(ys), part(ws), part(ss), prm[0], prm[1], prm[2], prm[3], what, exact)
         for out, r in zip(outs, res, strict=True):
             out[i : i + _CHUNK] = r
     return tuple(out.reshape(x.shape) for out in outs)
@@ -310,13 +363,17 @@ def torch_binary(
             res = [r.mul_(scale.to(r.dtype)) for r in res]
         return tuple(res)
     if backend == "compiled":
-        return _run_compiled(("binary", what, exact), _plain_binary, x, y, w, scale, prm, what, exact)
+        key = ("binary", what, exact, x.dtype, _rank(y), _rank(w), _rank(scale))
+        gamma = _gamma_tensor(prm[0], x)
+        return _run_compiled(key, _plain_binary, x, y, w, scale, gamma, *prm[1:], what, exact)
     if backend == "chunked":
         return _chunked_binary(x, y, w, scale, prm, what, exact)
-    return _plain_binary(x, y, w, scale, prm, what, exact)
+    return _plain_binary(x, y, w, scale, prm[0], prm[1], prm[2], prm[3], what, exact)
 
 
-def _plain_softmax(z: Any, y: Any, keep: Any, alpha: Any, scale: Any, prm: tuple, what: tuple[str, ...]) -> tuple:
+def _plain_softmax(
+    z: Any, y: Any, keep: Any, alpha: Any, scale: Any, gamma: float, epsilon: float, what: tuple[str, ...]
+) -> tuple:
     """Per-row loss and ``(n, K)`` gradient of the softmax core on tensors, 0 on rows not kept,
     times ``scale`` (None or per row)."""
     import torch
@@ -324,8 +381,8 @@ def _plain_softmax(z: Any, y: Any, keep: Any, alpha: Any, scale: Any, prm: tuple
     out = _softmax.softmax_focal(
         y,
         z,
-        gamma=prm[0],
-        epsilon=prm[1],
+        gamma=gamma,
+        epsilon=epsilon,
         alpha=alpha,
         xp=torch_namespace(),
         loss="loss" in what,
@@ -373,10 +430,11 @@ def torch_softmax(z: Any, y: Any, keep: Any, alpha: Any, prm: tuple, what: tuple
             res.append(o.mul_(row if o.dim() == 1 else row[:, None]))
         return tuple(res)
     if backend == "compiled":
-        return _run_compiled(("softmax", what), _plain_softmax, z, y, keep, alpha, scale, prm, what)
+        key = ("softmax", what, z.dtype, _rank(alpha), _rank(scale))
+        return _run_compiled(key, _plain_softmax, z, y, keep, alpha, scale, _gamma_tensor(prm[0], z), prm[1], what)
     if backend == "chunked" or (backend == "plain" and z.device.type == "cpu" and not _tracing()):
         return _rows_chunked(z, y, keep, alpha, scale, prm, what)
-    return _plain_softmax(z, y, keep, alpha, scale, prm, what)
+    return _plain_softmax(z, y, keep, alpha, scale, prm[0], prm[1], what)
 
 
 def _rows_chunked(z: Any, y: Any, keep: Any, alpha: Any, scale: Any, prm: tuple, what: tuple[str, ...]) -> tuple:
@@ -388,7 +446,7 @@ def _rows_chunked(z: Any, y: Any, keep: Any, alpha: Any, scale: Any, prm: tuple,
     outs = [torch.empty((n,) if name == "loss" else (n, k), dtype=z.dtype) for name in what]
     for i in range(0, n, step):
         sl = slice(i, i + step)
-        res = _plain_softmax(z[sl], y[sl], keep[sl], alpha, None if scale is None else scale[sl], prm, what)
+        res = _plain_softmax(z[sl], y[sl], keep[sl], alpha, None if scale is None else scale[sl], prm[0], prm[1], what)
         for out, r in zip(outs, res, strict=True):
             out[sl] = r
     return tuple(outs)

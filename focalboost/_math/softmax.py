@@ -149,6 +149,13 @@ def softmax(z: Array, xp: Any) -> Array:
     return e / (1.0 + o_k)
 
 
+def log_softmax(z: Array, xp: Any) -> Array:
+    """Row-wise ``log softmax(z)`` of shape ``(n, K)``: ``(z − max z) − log1p(O)``, two non-positive
+    terms, exact to rounding however far one logit dominates (no ``log`` of an underflowed ``p``)."""
+    _, _, o_k, m = _exp_shifted(z, xp)
+    return (z - m) - xp.log1p(o_k)
+
+
 def softmax_parts(y: Array, z: Array, epsilon: float, xp: Any) -> SoftmaxParts:
     """Stable ``p``, ``q = 1 − p``, ``p_c``, ``s = 1 − p_c``, ``log p_c`` and ``ρ``.
 
