@@ -385,7 +385,9 @@ def test_compiled_path_survives_a_parameter_sweep(monkeypatch):
     monkeypatch.setattr(dispatch, "_COMPILED", {})
     monkeypatch.setattr(dispatch, "_COMPILE_FAILED", False)
     for dtype in (torch.float32, torch.float64):
-        for gamma, eps, red, alpha in itertools.product((0.5, 2.0, 1.3), (0.0, 1e-3, 1e-2), ("none", "mean"), (0.25, None)):
+        for gamma, eps, red, alpha in itertools.product(
+            (0.5, 2.0, 1.3), (0.0, 1e-3, 1e-2), ("none", "mean"), (0.25, None)
+        ):
             x, y = _data(n=32, dtype=dtype)
             _grad(_sfl, x, y, alpha, gamma, eps, red)
             assert not dispatch._COMPILE_FAILED, (dtype, gamma, eps, red, alpha)

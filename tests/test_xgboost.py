@@ -149,8 +149,11 @@ def test_eval_metric_as_in_xgbclassifier():
     est = FocalXGBClassifier(n_estimators=5, n_jobs=1, eval_metric=["auc", my_log_loss]).fit(X[:400], y[:400], **fit)
     assert list(est.evals_result_["validation_0"]) == ["auc", "my_log_loss"]
     np.testing.assert_allclose(seen[-1], est.predict_proba(X[400:])[:, 1], rtol=1e-6)
-    assert est.evals_result_["validation_0"]["my_log_loss"][-1] == pytest.approx(  # XGBoost logs 6 digits
-        log_loss(y[400:], est.predict_proba(X[400:])[:, 1]), abs=1e-6
+    assert (
+        est.evals_result_["validation_0"]["my_log_loss"][-1]
+        == pytest.approx(  # XGBoost logs 6 digits
+            log_loss(y[400:], est.predict_proba(X[400:])[:, 1]), abs=1e-6
+        )
     )
     with pytest.raises(ValueError, match="at most one callable"):
         FocalXGBClassifier(eval_metric=[my_log_loss, my_log_loss]).fit(X, y)
