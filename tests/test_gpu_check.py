@@ -183,5 +183,6 @@ def test_a_verbose_log_cut_short_gives_the_counts_so_far_and_the_test_that_hung(
     ])
     result = _gpu_check().parse_verbose(log)
     assert result["source"] == "verbose log"
+    assert [t["message"] for t in result["tests"]] == [None, "needs a CUDA device", None]
     assert result["counts"] == {"passed": 1, "failed": 1, "errors": 0, "skipped": 1}
     assert result["running"] == "tests/test_torch.py::test_hangs"
