@@ -415,6 +415,7 @@ def test_nan_runs_are_recorded_with_empty_fields(tmp_path):
     assert math.isfinite(float(row["final_loss"]))
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_ensemble_on_cuda_matches_runs_one_by_one_on_cuda():
     # (the noise streams of a CUDA generator differ from the CPU's: compare on the same device)

@@ -350,6 +350,7 @@ def test_fused_cuda_dispatch_traced_on_cpu(monkeypatch):
 # -- CUDA (skipped without a GPU) -----------------------------------------------------------------
 
 
+@pytest.mark.gpu
 @CUDA
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_cuda_fused_matches_cpu(dtype):
@@ -366,6 +367,7 @@ def test_cuda_fused_matches_cpu(dtype):
     assert not dispatch._COMPILE_FAILED
 
 
+@pytest.mark.gpu
 @CUDA
 def test_cuda_gradgradcheck():
     x, _ = _data(n=10, scale=8.0)

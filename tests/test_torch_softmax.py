@@ -250,6 +250,7 @@ def test_fused_cuda_dispatch_traced_on_cpu(monkeypatch):
     torch.testing.assert_close(g_got, g_ref / alpha[t[keep]].sum(), rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.gpu
 @CUDA
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64], ids=str)
 def test_cuda_fused_matches_cpu(dtype):
