@@ -145,8 +145,10 @@ def main() -> None:
                         est, train_curve, valid_curve = fit(
                             library, gamma, policy, args.rounds, X, y, Xv, yv, off, off_v
                         )
-                    margin = est.decision_function(Xv) + (0.0 if off_v is None else off_v)
-                    p = FocalLoss().predict_proba(margin)
+                    # raw margins (focal_proba="link": decision_function is the margin itself)
+                    margin = est.set_params(focal_proba="link").decision_function(Xv)
+                    margin = margin + (0.0 if off_v is None else off_v)
+                    p = FocalLoss().predict_proba(margin, kind="link")[:, 1]
                     finite = bool(np.all(np.isfinite(train_curve)) and np.all(np.isfinite(p)))
                     start = FocalLoss(gamma=gamma).loss(
                         y.astype(float), np.full(y.shape, est.init_score_) + (0.0 if off is None else off)

@@ -111,7 +111,7 @@ def binary_focal(
             return k.binary_focal(y, x, w, loss=loss, gradient=gradient, hessian=hessian, **kw)
         if x.dtype == _FLOAT32:
             out = binary_focal(y, x.astype(np.float64), w, xp=np, loss=loss, gradient=gradient, hessian=hessian, **kw)
-            return tuple(None if o is None else o.astype(np.float32) for o in out)  # type: ignore[return-value]
+            return _to_float32(out)
         with np.errstate(over="ignore", invalid="ignore"):  # masked overflow, see binary.binary_focal
             out = _binary.binary_focal(y, x, xp=xp, loss=loss, gradient=gradient, hessian=hessian, **kw)
     else:
