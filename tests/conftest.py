@@ -1,7 +1,12 @@
-"""Fixtures shared by the test modules: the fast path on and off, and the numba marker."""
+"""Fixtures shared by the test modules: the fast path on and off, the input's array library, and
+the numba marker."""
 
 from __future__ import annotations
 
+import importlib.util
+from typing import Any
+
+import numpy as np
 import pytest
 
 import focalboost
@@ -25,3 +30,42 @@ def plain():
     """Run the test with the fused kernels switched off (the plain array code)."""
     with focalboost.config_context(fast=False):
         yield
+
+
+class ArrayLibrary:
+    """Converts the test's numpy inputs to one array library and its outputs back to numpy,
+    checking on the way back that an output is of that library (and on the CPU)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def asarray(self, a: Any) -> Any:
+        """``a`` (a numpy array, or None) in this library, with its dtype."""
+        if a is None or self.name == "numpy":
+            return a
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(a))
+
+    def to_numpy(self, out: Any) -> np.ndarray:
+        """``out`` as a numpy array, after asserting that it is an array of this library."""
+        if self.name == "numpy":
+            assert isinstance(out, np.ndarray), type(out)
+            return out
+        import torch
+
+        assert isinstance(out, torch.Tensor), type(out)
+        assert out.device.type == "cpu", out.device
+        return out.numpy()
+
+
+@pytest.fixture(params=["numpy", "torch"])
+def array_library(request) -> ArrayLibrary:
+    """Run the test with numpy arrays and with torch CPU tensors (skipped without torch) as the
+    inputs; the fixture converts the inputs and checks the outputs' library."""
+    if request.param == "torch" and importlib.util.find_spec("torch") is None:
+        pytest.skip("torch is not installed")
+    return ArrayLibrary(request.param)

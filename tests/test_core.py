@@ -79,20 +79,6 @@ def test_reference_helper_agrees_with_mpmath_differentiation():
             assert abs(ref[2] - mp.diff(f, x, 2)) < mp.mpf(10) ** -40
 
 
-def test_finite_differences(backend):
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-15, 15, 200)
-    y = rng.uniform(0, 1, 200)
-    h = 1e-6
-    for gamma, eps in [(0.5, 0.0), (2.0, 1e-3), (4.0, 1e-2)]:
-        loss = FocalLoss(gamma=gamma, alpha=0.3, epsilon=eps, hessian="exact")
-        grad, hess = loss.gradient_hessian(y, x)
-        fd_grad = (loss.loss(y, x + h) - loss.loss(y, x - h)) / (2 * h)
-        fd_hess = (loss.gradient(y, x + h) - loss.gradient(y, x - h)) / (2 * h)
-        np.testing.assert_allclose(grad, fd_grad, rtol=1e-6, atol=1e-9)
-        np.testing.assert_allclose(hess, fd_hess, rtol=1e-6, atol=1e-9)
-
-
 def test_gamma_zero_is_weighted_cross_entropy(backend):
     x = np.linspace(-30, 30, 121)
     for y in (0.0, 1.0, 0.3):

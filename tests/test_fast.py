@@ -3,9 +3,11 @@
 The kernel compiles :func:`focalboost._math.binary.positive_term` itself; what it adds (the scalar
 sigmoid parts, the Hessian policy, the mirrored combination, weights) is pinned here to the
 array originals, and the whole path to the generic one to 1e-12 relative. The 100-digit
-reference tests of ``test_core`` run through :class:`FocalLoss`, so with numba installed they
-test the fast path; they are re-run below with the fast path switched off, so that the generic
-core passes them on its own too.
+reference tests of test_core.py and test_softmax.py and the battery of test_losses.py run
+through both paths (the ``backend`` fixture), so that each passes them on its own.
+
+Every test here runs with the fast path switched on (``fast_path`` below), whatever
+``FOCALBOOST_FAST`` says; those comparing the paths switch with :func:`focalboost.config_context`.
 """
 
 from __future__ import annotations
@@ -19,19 +21,29 @@ import numpy as np
 import pytest
 
 import focalboost
-from focalboost import FocalLoss, config_context
+from focalboost import FocalLoss, MulticlassFocalLoss, config_context
 from focalboost._math import binary as _core
 from focalboost._math import kernels as _fast
 
 from .conftest import needs_numba
 
 RNG = np.random.default_rng(7)
+
+
+@pytest.fixture(autouse=True)
+def fast_path():
+    """The fast path on (it is the default unless ``FOCALBOOST_FAST=0``): the tests below that
+    do not switch it themselves test the kernel, and would pass vacuously on the plain code."""
+    with config_context(fast=True):
+        yield
+
+
 # Logits from the centre to the float64 extremes, both signs, plus random ones.
 _HALF = [1e-300, 1e-8, 0.3, 1.0, 2.8, 8.0, 17.0, 20.0, 37.5, 40.0, 100.0, 745.0, 800.0, 1e10, 1e300]
 LOGITS = np.concatenate([[0.0], _HALF, [-v for v in _HALF], RNG.normal(0.0, 6.0, 400)])
 
 
-def _both(loss: FocalLoss, y, x, w=None):
+def _both(loss, y, x, w=None):
     """``(loss, grad, hess)`` through the fast path and through the generic core."""
     with config_context(fast=True):
         fast = (loss.loss(y, x, w), *loss.gradient_hessian(y, x, w))
@@ -208,6 +220,7 @@ def test_dispatch_uses_the_kernel_for_numpy_floats_only(monkeypatch):
     assert len(calls) == 2
 
 
+@pytest.mark.slow
 def test_environment_variable_disables_the_fast_path():
     code = "import focalboost; print(focalboost.get_config()['fast'])"
     for value, expected in (("0", "False"), ("1", "True")):
@@ -246,14 +259,6 @@ def test_no_temporaries_beyond_the_outputs():
 
 
 # -- softmax ---------------------------------------------------------------------------------
-def _softmax_both(loss, y, z, w=None):
-    with config_context(fast=True):
-        fast = (loss.loss(y, z, w), *loss.gradient_hessian(y, z, w))
-    with config_context(fast=False):
-        slow = (loss.loss(y, z, w), *loss.gradient_hessian(y, z, w))
-    return fast, slow
-
-
 def _softmax_logits(n: int, k: int) -> np.ndarray:
     z = RNG.normal(0, 3, (n, k))
     z[: n // 4] *= 30  # one logit dominating by hundreds: s and 1 − p_c underflow
@@ -266,8 +271,6 @@ def _softmax_logits(n: int, k: int) -> np.ndarray:
 @pytest.mark.parametrize("epsilon", [0.0, 1e-3])
 @pytest.mark.parametrize("hessian", ["exact", "positive"])
 def test_softmax_fast_matches_generic(gamma, epsilon, hessian):
-    from focalboost import MulticlassFocalLoss as MulticlassFocalLoss  # noqa: N814
-
     k = 4
     z = _softmax_logits(300, k)
     y = RNG.integers(0, k, 300)
@@ -275,7 +278,7 @@ def test_softmax_fast_matches_generic(gamma, epsilon, hessian):
     for alpha in (None, [0.25, 0.5, 1.0, 2.0]):
         loss = MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
         for weights in (None, w):
-            fast, slow = _softmax_both(loss, y, z, weights)
+            fast, slow = _both(loss, y, z, weights)
             for name, a, b in zip(("loss", "gradient", "hessian"), fast, slow, strict=True):
                 assert a.shape == b.shape and a.dtype == b.dtype, name
                 np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300, err_msg=name)
@@ -284,13 +287,11 @@ def test_softmax_fast_matches_generic(gamma, epsilon, hessian):
 @needs_numba
 def test_softmax_fast_layouts_float32_and_threads():
 
-    from focalboost import MulticlassFocalLoss as MulticlassFocalLoss  # noqa: N814
-
     loss = MulticlassFocalLoss(gamma=2.0, alpha=[0.2, 0.3, 0.5])
     n = 2 * _fast._MIN_BLOCK // 3 + 11  # two row blocks with 2 threads
     z = _softmax_logits(n, 3)
     y = RNG.integers(0, 3, n)
-    fast, slow = _softmax_both(loss, y, np.asfortranarray(z))  # LightGBM's layout
+    fast, slow = _both(loss, y, np.asfortranarray(z))  # LightGBM's layout
     for a, b in zip(fast, slow, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
     with config_context(threads=1):
@@ -299,8 +300,8 @@ def test_softmax_fast_layouts_float32_and_threads():
         np.testing.assert_array_equal(a, b)
     # float32: rows computed in float64, rounded once
     z32 = z[:500].astype(np.float32)
-    fast32, _ = _softmax_both(loss, y[:500], z32)
-    _, slow64 = _softmax_both(loss, y[:500], z32.astype(np.float64))
+    fast32, _ = _both(loss, y[:500], z32)
+    _, slow64 = _both(loss, y[:500], z32.astype(np.float64))
     for a, b in zip(fast32, slow64, strict=True):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b.astype(np.float32), rtol=1.2e-7, atol=np.finfo(np.float32).tiny)
@@ -331,6 +332,7 @@ def test_all_valid_agrees_with_the_generic_checks(dtype):
     assert _fast.all_valid(y, x, w)
 
 
+@pytest.mark.slow
 @needs_numba
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_thread_pool_survives_fork():
@@ -352,6 +354,8 @@ def _gradient_in_child(y, x):
     return FocalLoss().gradient(y, x)
 
 
+@pytest.mark.slow
+@needs_numba
 def test_fast_path_leaves_torchs_thread_count_alone():
     """numba's OpenMP layer, once started, resets the OpenMP thread count torch shares; the fast
     path must not start it (torch training ran several times slower after one FocalLoss call)."""
@@ -363,7 +367,8 @@ def test_fast_path_leaves_torchs_thread_count_alone():
         "FocalLoss().gradient_hessian(y, x)\n"
         "print(torch.get_num_threads())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = dict(os.environ, FOCALBOOST_FAST="1")  # the fast path on in the child too
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
     del torch
 

@@ -33,6 +33,7 @@ def _multi(n=1500, seed=0):
     )
 
 
+@pytest.mark.slow
 def test_estimator_reproduces_builtin_binary():
     X, y = _binary()
     w = np.random.default_rng(0).uniform(0.5, 2.0, size=y.size)
@@ -43,6 +44,7 @@ def test_estimator_reproduces_builtin_binary():
     np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
 
 
+@pytest.mark.slow
 def test_estimator_reproduces_builtin_multiclass():
     X, y = _multi()
     kw = dict(n_estimators=30, num_leaves=15, n_jobs=1, random_state=0, verbose=-1)
@@ -51,6 +53,7 @@ def test_estimator_reproduces_builtin_multiclass():
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_native_route_reproduces_builtin_binary():
     X, y = _binary()
     obj = focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
@@ -63,6 +66,7 @@ def test_native_route_reproduces_builtin_binary():
     np.testing.assert_allclose(p_ours, ref.predict(X), rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_native_route_reproduces_builtin_multiclass():
     X, y = _multi()
     obj = multiclass_focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
@@ -124,12 +128,24 @@ def test_apply_init_score_sets_every_dataset():
 
 
 def test_eval_X_spelling_and_string_labels():
+    """The eval set given as LightGBM ≥ 4.7's ``eval_X``/``eval_y``, with string labels: the logged
+    focal metric is, at every iteration, the mean focal loss of the booster's raw scores then
+    (the booster holds the init score) against the labels encoded in ``classes_`` order."""
     X, y = _binary(600)
     ys = np.where(y == 1, "pos", "neg")
     est = FocalLGBMClassifier(n_estimators=10, verbose=-1, n_jobs=1)
     est.fit(X[:400], ys[:400], eval_X=(X[400:],), eval_y=(ys[400:],))
+    assert list(est.classes_) == ["neg", "pos"]
     (curve,) = est.evals_result_.values()
-    assert len(curve["focal_loss"]) == 10
+    curve = np.asarray(curve["focal_loss"])
+    assert curve.shape == (10,)
+    y_valid = (ys[400:] == "pos").astype(float)
+    recomputed = [
+        np.mean(FocalLoss().loss(y_valid, est.booster_.predict(X[400:], raw_score=True, num_iteration=i + 1)))
+        for i in range(10)
+    ]
+    np.testing.assert_allclose(curve, recomputed, rtol=1e-12)
+    assert curve[-1] < curve[0]
 
 
 def test_objective_must_stay_none():

@@ -32,7 +32,6 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
-import torch
 
 from focalboost._math.binary import binary_focal, log_neg_dloss_dp, sigmoid_parts
 from focalboost._math.binary import posterior as binary_posterior
@@ -432,6 +431,7 @@ def test_two_classes_equal_the_binary_posterior(gamma, epsilon):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("gamma, epsilon", [(0.0, 0.0), (0.5, 0.0), (2.0, 1e-3), (5.0, 0.0), (3.7, 1e-2)])
 def test_torch_matches_numpy(dtype, gamma, epsilon):
+    torch = pytest.importorskip("torch")
     np_dtype = np.dtype(dtype)
     t_dtype = getattr(torch, dtype)
     big = 1e38 if dtype == "float32" else 1e300
@@ -504,10 +504,12 @@ def test_posterior_refuses_a_class_of_weight_zero_and_unknown_kinds():
         FocalLoss().predict_proba(np.zeros(3), kind=None)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_torch_posteriors_match_numpy(dtype):
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+def test_torch_posteriors_match_numpy(dtype_name):
+    torch = pytest.importorskip("torch")
     from focalboost.torch import sigmoid_focal_posterior, softmax_focal_posterior
 
+    dtype = getattr(torch, dtype_name)
     rng = np.random.default_rng(5)
     x = rng.normal(0, 8, 300)
     tol = {"rtol": 1e-12, "atol": 1e-300} if dtype == torch.float64 else {"rtol": 2e-5, "atol": 1e-30}
