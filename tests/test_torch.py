@@ -13,6 +13,8 @@ torch = pytest.importorskip("torch")
 
 from focalboost import config_context  # noqa: E402
 from focalboost._math import dispatch  # noqa: E402
+
+from .conftest import needs_numba  # noqa: E402
 from focalboost.torch import SigmoidFocalLoss, sigmoid_focal_loss  # noqa: E402
 
 from .reference import binary_loss  # noqa: E402
@@ -38,11 +40,10 @@ def torchvision_focal(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
     return loss
 
 
-@pytest.fixture(params=[True, False], ids=["fused", "eager"])
-def fused(request):
-    """Run a test through the fused CPU kernel (numba, when installed) and the eager core."""
-    with config_context(fast=request.param):
-        yield request.param
+@pytest.fixture
+def fused(backend):
+    """Run a test through the fused CPU kernel (numba; skipped without it) and the eager core."""
+    return backend == "fast"
 
 
 def _sfl(inputs, targets, alpha=0.25, gamma=2.0, epsilon=1e-3, reduction="none", weight=None):
@@ -204,6 +205,7 @@ def test_reductions_and_weight(fused):
     torch.testing.assert_close(dw, none.reshape(20, 20).sum(0), rtol=1e-13, atol=0)
 
 
+@needs_numba
 def test_fused_equals_eager():
     x, y = _data(n=1000, scale=30.0, dtype=torch.float32)
     y[::7] = 0.5
