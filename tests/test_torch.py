@@ -13,10 +13,9 @@ torch = pytest.importorskip("torch")
 
 from focalboost import config_context  # noqa: E402
 from focalboost._math import dispatch  # noqa: E402
-
-from .conftest import needs_numba  # noqa: E402
 from focalboost.torch import SigmoidFocalLoss, sigmoid_focal_loss  # noqa: E402
 
+from .conftest import needs_numba  # noqa: E402
 from .reference import binary_loss  # noqa: E402
 
 F = torch.nn.functional
