@@ -453,7 +453,9 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
 
     # -- parameters: CatBoost keeps its own in _init_params; the focal ones are attributes ------
     def get_params(self, deep: bool = True, **kwargs: Any) -> dict[str, Any]:
-        params = super().get_params(**kwargs)
+        # CatBoost returns a deep copy whatever ``deep`` says; scikit-learn's clone asks for
+        # deep=False and needs the objects given to the constructor (a list of cat_features too).
+        params = super().get_params(**kwargs) if deep else dict(self._init_params)
         params.update({name: getattr(self, name) for name in FOCAL_PARAMS})
         return params
 
