@@ -423,6 +423,8 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
     ----------{FOCAL_DOC}
     **params
         Every parameter of :class:`catboost.CatBoostClassifier`, same names and defaults.
+        ``gamma``, ``alpha`` and ``epsilon`` are refused (use the ``focal_*`` names), as is a
+        misspelled ``focal_*`` name.
 
     Attributes
     ----------
@@ -443,6 +445,9 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
         focal_scale: Any = 1.0,
         **params: Any,
     ) -> None:
+        # CatBoost's constructor refuses names it does not know with a bare TypeError: name the
+        # focal parameter meant by a misspelled or unprefixed one first.
+        self._focal_check_params(_SHADOWS, params)
         super().__init__(**params)
         self.focal_gamma = focal_gamma
         self.focal_alpha = focal_alpha
