@@ -361,17 +361,18 @@ class FocalClassifierMixin:
             raise TypeError(f"focal_scale must be 'auto' or a number > 0, got {scale!r}")
         return check_scale(scale, "focal_scale")
 
-    def _focal_check_params(self, shadows: dict[str, str]) -> None:
+    def _focal_check_params(self, shadows: dict[str, str], params: dict[str, Any] | None = None) -> None:
         """Refuse a constructor argument that would silently do nothing for the focal loss.
 
         A misspelled ``focal_*`` name (a TypeError naming the right one), and an unprefixed name
         of a focal parameter (``gamma``, ``alpha``, ``epsilon``) that the library would read as
         something else or not at all (a ValueError naming the focal parameter; ``shadows`` says
         what the library makes of each). Called by ``fit``: scikit-learn estimators validate
-        there, not in ``__init__``.
+        there, not in ``__init__``. ``params``: the parameters to check, ``get_params()`` by default.
         """
         name_of = type(self).__name__
-        params = self.get_params(deep=False)  # type: ignore[attr-defined]
+        if params is None:
+            params = self.get_params(deep=False)  # type: ignore[attr-defined]
         for name, value in params.items():
             if name in FOCAL_PARAMS:
                 continue

@@ -96,7 +96,14 @@ def check_labels(name: str, y: Any, xp: Any) -> None:
     """``y`` must lie in [0, 1] (soft labels allowed) and hold no NaN."""
     bad = xp.isnan(y) | (y < 0) | (y > 1)
     if bool(xp.any(bad)):
-        raise ValueError(f"{name} must hold values in [0, 1] and no NaN, got {_first_bad(xp, y, bad)!r}")
+        value = _first_bad(xp, y, bad)
+        hint = ""
+        if value > 1 and value == math.floor(value):  # a class index: more than two classes
+            hint = (
+                "; labels above 1 look like class indices of more than two classes, which need the multiclass "
+                "loss: MulticlassFocalLoss, or multiclass_focal_objective / multiclass_focal_metric"
+            )
+        raise ValueError(f"{name} must hold values in [0, 1] and no NaN, got {value!r}{hint}")
 
 
 def check_finite(name: str, x: Any, xp: Any) -> None:

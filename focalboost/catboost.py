@@ -31,6 +31,7 @@ from ._boosting import (
     check_scale,
     constant_rows,
     derivatives,
+    init_vector,
     num_samples,
 )
 from ._loss import BaseFocalLoss, FocalLoss, MulticlassFocalLoss
@@ -38,7 +39,7 @@ from ._math import binary as _binary
 from ._math import softmax as _softmax
 
 try:
-    from catboost import CatBoostClassifier, Pool
+    from catboost import CatBoost, CatBoostClassifier, Pool
 except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
     raise ImportError(f"focalboost.catboost needs CatBoost ({exc}): pip install 'focalboost[catboost]'") from exc
 
@@ -52,6 +53,7 @@ __all__ = [
     "focal_objective",
     "multiclass_focal_metric",
     "multiclass_focal_objective",
+    "with_init_score",
 ]
 
 
@@ -197,7 +199,8 @@ def focal_objective(
     CatBoost needs an ``eval_metric`` with a Python objective (use :func:`focal_metric`), picks
     ``learning_rate=0.03`` for it instead of its automatic choice (set one), and starts from
     raw score 0: call :func:`apply_init_score` on the Pools and add the returned constant to
-    ``model.predict(X, prediction_type="RawFormulaVal")``.
+    ``model.predict(X, prediction_type="RawFormulaVal")``, or write it into the model with
+    :func:`with_init_score`, which then predicts (and saves) the raw scores on its own.
 
     Examples
     --------
@@ -303,6 +306,52 @@ def apply_init_score(
     return init
 
 
+def with_init_score(model: CatBoost, init_score: float | np.ndarray) -> CatBoost:
+    """A copy of a CatBoost model whose raw output includes the init score.
+
+    Parameters
+    ----------
+    model : catboost.CatBoost
+        Trained with a focal objective from the init score as ``baseline``, e.g. the model
+        ``CatBoost(...).fit(pool)`` returns after :func:`apply_init_score`.
+        (:class:`FocalCatBoostClassifier` does this itself in ``fit``: its bias already holds the
+        init score, and it is refused here.)
+    init_score : float or array-like of shape (n_classes,)
+        The constant given as ``baseline`` (what ``apply_init_score`` returned).
+
+    Returns
+    -------
+    catboost.CatBoost
+        A new model of the type of ``model`` (``model.copy()``); ``model`` is not modified.
+        ``predict(X, prediction_type="RawFormulaVal")`` returns the focal model's raw scores,
+        ``"Probability"`` their sigmoid (shape ``(n_samples, 2)``) or softmax, and
+        ``get_feature_importance(type="ShapValues")`` rows that sum to the raw scores.
+        ``save_model`` writes all of it, for any CatBoost reader.
+
+    Notes
+    -----
+    The init score is added to the model's bias (``set_scale_and_bias``: a float64 per raw
+    score, added after the trees and their scale), on top of any bias it had. CatBoost saves a
+    model trained with a Python objective under the loss name ``PythonUserDefinedPerObject`` and
+    picks the link from the number of raw scores, so its ``"Probability"`` predictions are the
+    sigmoid / softmax of the focal model's raw scores. Caveats: CatBoost adds the bias only when
+    prediction starts at the first tree (``ntree_start=0``); continued training
+    (``init_model=``) starts from raw scores that already include the init score.
+    """
+    if isinstance(model, FocalCatBoostClassifier):
+        raise ValueError(
+            "model is a FocalCatBoostClassifier, whose bias already holds its init score (fit writes it there)"
+        )
+    if not model.is_fitted():
+        raise ValueError("model is not fitted: there is nothing to add the init score to")
+    out = model.copy()
+    scale, bias = out.get_scale_and_bias()
+    old = np.atleast_1d(np.asarray(bias, dtype=np.float64))
+    new = old + init_vector(init_score, old.size, "model (its bias)")
+    out.set_scale_and_bias(scale, float(new[0]) if np.ndim(bias) == 0 else new.tolist())
+    return out
+
+
 #: What CatBoost makes of the focal parameters' unprefixed names (refused: see FocalClassifierMixin).
 _SHADOWS = {
     "gamma": "is not a CatBoost parameter",
@@ -374,6 +423,8 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
     ----------{FOCAL_DOC}
     **params
         Every parameter of :class:`catboost.CatBoostClassifier`, same names and defaults.
+        ``gamma``, ``alpha`` and ``epsilon`` are refused (use the ``focal_*`` names), as is a
+        misspelled ``focal_*`` name.
 
     Attributes
     ----------
@@ -394,6 +445,9 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
         focal_scale: Any = 1.0,
         **params: Any,
     ) -> None:
+        # CatBoost's constructor refuses names it does not know with a bare TypeError: name the
+        # focal parameter meant by a misspelled or unprefixed one first.
+        self._focal_check_params(_SHADOWS, params)
         super().__init__(**params)
         self.focal_gamma = focal_gamma
         self.focal_alpha = focal_alpha
@@ -404,7 +458,9 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
 
     # -- parameters: CatBoost keeps its own in _init_params; the focal ones are attributes ------
     def get_params(self, deep: bool = True, **kwargs: Any) -> dict[str, Any]:
-        params = super().get_params(**kwargs)
+        # CatBoost returns a deep copy whatever ``deep`` says; scikit-learn's clone asks for
+        # deep=False and needs the objects given to the constructor (a list of cat_features too).
+        params = super().get_params(**kwargs) if deep else dict(self._init_params)
         params.update({name: getattr(self, name) for name in FOCAL_PARAMS})
         return params
 

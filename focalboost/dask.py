@@ -18,18 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._boosting import FOCAL_DOC, FOCAL_PARAMS, FocalClassifierMixin, decision, probabilities
-from ._loss import BaseFocalLoss
-from ._validation import PROBA_KINDS, check_choice
-from .lightgbm import _SHADOWS as _LGB_SHADOWS
-from .lightgbm import _SklearnMetric as _LGBMMetric
-from .lightgbm import _SklearnObjective as _LGBMObjective
-from .lightgbm import with_init_score as _lgb_with_init_score
-from .xgboost import _SHADOWS as _XGB_SHADOWS
-from .xgboost import _SklearnObjective as _XGBObjective
-from .xgboost import _wrapper_params as _xgb_wrapper_params
-from .xgboost import with_init_score as _xgb_with_init_score
-
+# Before the integrations it builds on, so that a missing library names this module's extra.
 try:
     import dask
     import dask.array as da
@@ -44,6 +33,18 @@ except ImportError as exc:  # pragma: no cover - exercised where the extra is mi
     raise ImportError(
         f"focalboost.dask needs Dask, LightGBM and XGBoost ({exc}): pip install 'focalboost[dask]'"
     ) from exc
+
+from ._boosting import FOCAL_DOC, FOCAL_PARAMS, FocalClassifierMixin, decision, probabilities
+from ._loss import BaseFocalLoss
+from ._validation import PROBA_KINDS, check_choice
+from .lightgbm import _SHADOWS as _LGB_SHADOWS
+from .lightgbm import _SklearnMetric as _LGBMMetric
+from .lightgbm import _SklearnObjective as _LGBMObjective
+from .lightgbm import with_init_score as _lgb_with_init_score
+from .xgboost import _SHADOWS as _XGB_SHADOWS
+from .xgboost import _SklearnObjective as _XGBObjective
+from .xgboost import _wrapper_params as _xgb_wrapper_params
+from .xgboost import with_init_score as _xgb_with_init_score
 
 __all__ = ["FocalDaskLGBMClassifier", "FocalDaskXGBClassifier"]
 

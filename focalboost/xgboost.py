@@ -338,7 +338,8 @@ def with_init_score(
     Returns
     -------
     xgboost.Booster
-        A new booster; ``booster`` is not modified. Without ``base_margin``,
+        A new booster; ``booster`` is not modified. It keeps early stopping's ``best_iteration``
+        and ``best_score`` when it holds that iteration. Without ``base_margin``,
         ``predict(dm, output_margin=True)`` returns the focal model's raw scores,
         ``predict(dm)`` their sigmoid (binary) or softmax (``n_classes``), and
         ``predict(dm, pred_contribs=True)`` contributions whose rows sum to the raw scores.
@@ -373,6 +374,7 @@ def with_init_score(
     """
     if num_iteration is None and booster.attr("best_iteration") is not None:
         num_iteration = int(booster.attr("best_iteration")) + 1  # type: ignore[arg-type]
+    attributes = booster.attributes()  # early stopping's best_iteration and best_score; slicing drops them
     if num_iteration is not None and num_iteration > 0:
         booster = booster[:num_iteration]  # a copy either way: the JSON round trip below
     model = json.loads(booster.save_raw(raw_format="json"))
@@ -416,6 +418,9 @@ def with_init_score(
 
     out = xgb.Booster()
     out.load_model(bytearray(json.dumps(model).encode()))
+    best = attributes.get("best_iteration")
+    if best is not None and int(best) < out.num_boosted_rounds():
+        out.set_attr(**attributes)
     return out
 
 
