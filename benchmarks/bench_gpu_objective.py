@@ -22,7 +22,7 @@ def main() -> None:
     import torch
 
     from focalboost import FocalLoss
-    from focalboost.xgboost import _SklearnObjective as XGBObjective
+    from focalboost.xgboost._native import _SklearnObjective as XGBObjective
 
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to measure")

@@ -68,7 +68,7 @@ def catboost_multiclass(n: int, iterations: int) -> None:
     from catboost import CatBoost, Pool
 
     from focalboost import MulticlassFocalLoss
-    from focalboost.catboost import multiclass_focal_metric, multiclass_focal_objective
+    from focalboost.catboost import focal_metric, focal_objective
 
     X, y = make_classification(n, 8, n_informative=6, n_classes=4, random_state=0)
     loss = MulticlassFocalLoss(gamma=2.0)
@@ -91,11 +91,11 @@ def catboost_multiclass(n: int, iterations: int) -> None:
     for name, objective in [
         ("MultiClass (built-in)", "MultiClass"),
         ("loss object, 1 row", LossObjectRoute()),
-        ("plain floats (shipped)", multiclass_focal_objective(gamma=2.0)),
+        ("plain floats (shipped)", focal_objective(n_classes=4, gamma=2.0, alpha=None)),
     ]:
         params = {**common, "loss_function": objective}
         if not isinstance(objective, str):
-            params["eval_metric"] = multiclass_focal_metric(gamma=2.0)
+            params["eval_metric"] = focal_metric(n_classes=4, gamma=2.0, alpha=None)
         start = time.perf_counter()
         CatBoost(params).fit(Pool(X, y))
         times[name] = time.perf_counter() - start

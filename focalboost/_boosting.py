@@ -28,6 +28,7 @@ __all__ = [
     "constant_rows",
     "decision",
     "init_vector",
+    "loss_for",
     "derivatives",
     "logistic_scale",
     "mean_loss",
@@ -108,6 +109,54 @@ def derivatives(
     if factor * scale != 1.0:
         hess = hess * (factor * scale)
     return grad, hess
+
+
+def loss_for(
+    n_classes: int,
+    *,
+    gamma: Any,
+    alpha: Any,
+    epsilon: Any,
+    hessian: Any = "positive",
+    prefix: str = "",
+    positive_weights: bool = False,
+) -> BaseFocalLoss:
+    """The loss object for ``n_classes`` classes: :class:`FocalLoss` for 2 (``alpha`` a float or
+    None), :class:`MulticlassFocalLoss` for more (``alpha`` one weight per class, a float for every
+    class alike, or None). Errors name the parameters with ``prefix`` (``"focal_"`` for the
+    estimators). ``positive_weights``: refuse a class weight of 0 (no finite init score, and the
+    class would be predicted with probability 0), as the estimators do."""
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+    gamma = check_real(f"{prefix}gamma", gamma)
+    epsilon = check_real(f"{prefix}epsilon", epsilon)
+    hessian = check_hessian(f"{prefix}hessian", hessian)
+    if n_classes == 2:
+        if alpha is not None:
+            alpha = check_real(f"{prefix}alpha", alpha, high=1.0)
+            if positive_weights and not 0 < alpha < 1:
+                raise ValueError(
+                    f"{prefix}alpha must be in (0, 1) for a binary target (0 or 1 gives a class the weight 0, "
+                    f"and the model would predict it with probability 0), got {alpha!r}"
+                )
+        return FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+    if alpha is not None:
+        if np.ndim(alpha) == 0:
+            alpha = [check_real(f"{prefix}alpha", alpha)] * int(n_classes)
+        elif len(alpha) != n_classes:
+            raise ValueError(f"{prefix}alpha must hold one weight per class ({n_classes} classes), got {alpha!r}")
+    try:
+        loss = MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{prefix}{exc}") from exc
+    weights = loss.class_weights(int(n_classes))
+    if positive_weights and not np.all(weights > 0):
+        c = int(np.argmin(weights > 0))
+        raise ValueError(
+            f"{prefix}alpha must give every class a weight > 0 (a class of weight 0 would be predicted with "
+            f"probability 0), got {prefix}alpha[{c}] = {weights[c]!r} in {alpha!r}"
+        )
+    return loss
 
 
 def check_scale(scale: Any, name: str = "scale") -> float:
@@ -261,38 +310,15 @@ class FocalClassifierMixin:
     # -- parameters ---------------------------------------------------------------------------
     def _focal_loss(self, n_classes: int = 2) -> BaseFocalLoss:
         """The loss object for ``n_classes`` classes, with errors naming the ``focal_*`` parameter."""
-        gamma = check_real("focal_gamma", self.focal_gamma)
-        epsilon = check_real("focal_epsilon", self.focal_epsilon)
-        hessian = check_hessian("focal_hessian", self.focal_hessian)
-        alpha = self.focal_alpha
-        if n_classes == 2:
-            if alpha is not None:
-                alpha = check_real("focal_alpha", alpha, high=1.0)
-                if not 0 < alpha < 1:
-                    # α = 0 or 1 gives one class the weight 0: the loss then ignores it, and its
-                    # optimal raw score (the init score too) is infinite.
-                    raise ValueError(
-                        f"focal_alpha must be in (0, 1) for a binary target (0 or 1 gives a class the weight 0, "
-                        f"and the model would predict it with probability 0), got {alpha!r}"
-                    )
-            return FocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
-        if alpha is not None:
-            if np.ndim(alpha) == 0:
-                alpha = [check_real("focal_alpha", alpha)] * n_classes
-            elif len(alpha) != n_classes:
-                raise ValueError(f"focal_alpha must hold one weight per class ({n_classes} classes), got {alpha!r}")
-        try:
-            loss = MulticlassFocalLoss(gamma=gamma, alpha=alpha, epsilon=epsilon, hessian=hessian)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"focal_{exc}") from exc
-        weights = loss.class_weights(n_classes)
-        if not np.all(weights > 0):
-            c = int(np.argmin(weights > 0))
-            raise ValueError(
-                f"focal_alpha must give every class a weight > 0 (a class of weight 0 would be predicted with "
-                f"probability 0), got focal_alpha[{c}] = {weights[c]!r} in {alpha!r}"
-            )
-        return loss
+        return loss_for(
+            n_classes,
+            gamma=self.focal_gamma,
+            alpha=self.focal_alpha,
+            epsilon=self.focal_epsilon,
+            hessian=self.focal_hessian,
+            prefix="focal_",
+            positive_weights=True,
+        )
 
     # -- labels -------------------------------------------------------------------------------
     def _focal_encode(self, y: Any) -> tuple[np.ndarray, np.ndarray]:

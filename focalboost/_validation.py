@@ -98,10 +98,10 @@ def check_labels(name: str, y: Any, xp: Any) -> None:
     if bool(xp.any(bad)):
         value = _first_bad(xp, y, bad)
         hint = ""
-        if value > 1 and value == math.floor(value):  # a class index: more than two classes
+        if 1 < value < math.inf and value == math.floor(value):  # a class index: more than two classes
             hint = (
                 "; labels above 1 look like class indices of more than two classes, which need the multiclass "
-                "loss: MulticlassFocalLoss, or multiclass_focal_objective / multiclass_focal_metric"
+                "loss: MulticlassFocalLoss, or focal_objective(n_classes=K) / focal_metric(n_classes=K)"
             )
         raise ValueError(f"{name} must hold values in [0, 1] and no NaN, got {value!r}{hint}")
 

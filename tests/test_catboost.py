@@ -18,8 +18,6 @@ from focalboost.catboost import (  # noqa: E402
     apply_init_score,
     focal_metric,
     focal_objective,
-    multiclass_focal_metric,
-    multiclass_focal_objective,
 )
 
 COMMON = dict(iterations=10, learning_rate=0.1, depth=3, thread_count=1, random_seed=0, verbose=False)
@@ -121,12 +119,12 @@ def test_native_route_with_pools_and_init_score():
 def test_multiclass_objective_per_object():
     rng = np.random.default_rng(2)
     raw = rng.normal(size=3)
-    obj = multiclass_focal_objective(gamma=2.0, alpha=[1.0, 2.0, 0.5])
+    obj = focal_objective(n_classes=3, gamma=2.0, alpha=[1.0, 2.0, 0.5])
     der1, der2 = obj.calc_ders_multi(list(raw), 1.0, 2.0)
     g, h = MulticlassFocalLoss(gamma=2.0, alpha=[1.0, 2.0, 0.5]).gradient_hessian(np.array([1]), raw[None, :])
     np.testing.assert_allclose(der1, -2.0 * g[0], rtol=1e-14)
     np.testing.assert_allclose(der2, np.diag(-2.0 * h[0]), rtol=1e-14)
-    metric = multiclass_focal_metric(gamma=2.0)
+    metric = focal_metric(n_classes=3, gamma=2.0, alpha=None)
     err, wsum = metric.evaluate([raw[:1], raw[1:2], raw[2:]], [1.0], None)
     assert err / wsum == pytest.approx(float(MulticlassFocalLoss(gamma=2.0).loss(np.array([1]), raw[None, :])[0]))
 
@@ -145,7 +143,7 @@ def test_multiclass_per_object_route_is_pinned_to_the_loss(gamma, epsilon, alpha
     # MulticlassFocalLoss (the array route), logits dominating by hundreds included.
     rng = np.random.default_rng(3)
     loss = MulticlassFocalLoss(gamma=gamma, epsilon=epsilon, alpha=alpha, hessian=hessian)
-    obj = multiclass_focal_objective(gamma=gamma, epsilon=epsilon, alpha=alpha, hessian=hessian)
+    obj = focal_objective(n_classes=4, gamma=gamma, epsilon=epsilon, alpha=alpha, hessian=hessian)
     for scale in (1.0, 10.0, 100.0, 800.0):
         z = rng.normal(scale=scale, size=(40, 4))
         y = rng.integers(0, 4, 40)

@@ -24,8 +24,8 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from focalboost import FocalLoss, MulticlassFocalLoss  # noqa: E402
 from focalboost.dask import FocalDaskLGBMClassifier, FocalDaskXGBClassifier  # noqa: E402
 from focalboost.dask import _global_classes as global_classes  # noqa: E402
-from focalboost.xgboost import _cuda_derivatives as torch_derivatives  # noqa: E402
-from focalboost.xgboost import _SklearnObjective as XGBObjective  # noqa: E402
+from focalboost.xgboost._native import _cuda_derivatives as torch_derivatives  # noqa: E402
+from focalboost.xgboost._native import _SklearnObjective as XGBObjective  # noqa: E402
 
 N_ROUNDS = 30
 LGBM_KW = {"n_estimators": N_ROUNDS, "num_leaves": 15, "verbose": -1, "random_state": 0}
@@ -280,7 +280,7 @@ def test_objectives_equal_the_single_machine_adapters(n_classes):
     import lightgbm as lgb
 
     from focalboost.lightgbm import FocalObjective
-    from focalboost.lightgbm import _SklearnObjective as LGBMObjective
+    from focalboost.lightgbm._native import _SklearnObjective as LGBMObjective
 
     loss = FocalLoss(gamma=2.0, alpha=0.25) if n_classes == 2 else MulticlassFocalLoss(gamma=2.0)
     y, pred, w = _margins(n_classes, n=500)

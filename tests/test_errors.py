@@ -254,7 +254,7 @@ def test_xgboost_sample_weight_of_the_wrong_length(n_w):
 
 # -- three classes given to a binary objective --------------------------------------------------
 # Before: "y_true must hold values in [0, 1] and no NaN, got 2.0", no word of the multiclass loss.
-HINT = r"got 2\.0; labels above 1 look like class indices.*multiclass_focal_objective"
+HINT = r"got 2\.0; labels above 1 look like class indices.*focal_objective\(n_classes=K\)"
 
 
 def test_binary_objectives_given_three_classes_hint_at_the_multiclass_loss():
@@ -340,7 +340,7 @@ def test_lightgbm_native_route_refuses_nan_labels_and_weights(n_classes, bad):
     if n_classes == 2:
         objective, metric, preds = flgb.focal_objective(), flgb.focal_metric(), np.zeros(len(y))
     else:
-        objective, metric = flgb.multiclass_focal_objective(), flgb.multiclass_focal_metric()
+        objective, metric = flgb.focal_objective(n_classes=n_classes), flgb.focal_metric(n_classes=n_classes)
         preds = np.zeros((len(y), n_classes))
     match = r"y_true must hold .*got nan" if bad == "label" else r"sample_weight must be finite and >= 0, got nan"
     with pytest.raises(ValueError, match=match):
@@ -366,10 +366,10 @@ def test_lightgbm_native_route_refuses_nan_labels_and_weights(n_classes, bad):
     ],
 )
 def test_catboost_multiclass_objective_refuses_bad_targets_and_scores(approx, target, match):
-    from focalboost.catboost import multiclass_focal_objective
+    from focalboost.catboost import focal_objective
 
     with pytest.raises(ValueError, match=match):
-        multiclass_focal_objective().calc_ders_multi(approx, target, 1.0)
+        focal_objective(n_classes=3, alpha=None).calc_ders_multi(approx, target, 1.0)
 
 
 # -- class weights of 0, bad sample weights --------------------------------------------------------
@@ -459,18 +459,19 @@ def test_dask_bad_input_fails_before_training_and_the_next_fit_works(client, mon
 # as it went: no error, or an IndexError for a sample of a class past its end.
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_catboost_metric_with_all_zero_weights_is_nan(n_classes):
-    from focalboost.catboost import focal_metric, multiclass_focal_metric
+    from focalboost.catboost import focal_metric
 
-    metric = focal_metric() if n_classes == 2 else multiclass_focal_metric()
+    metric = focal_metric(n_classes=n_classes)
     y = np.arange(6.0) % n_classes
     error, weight = metric.evaluate([np.zeros(6)] * (1 if n_classes == 2 else n_classes), y, np.zeros(6))
     assert math.isnan(metric.get_final_error(error, weight))
 
 
 def test_catboost_multiclass_objective_refuses_alpha_of_the_wrong_length():
-    from focalboost.catboost import multiclass_focal_objective
+    from focalboost import MulticlassFocalLoss
+    from focalboost.catboost import MulticlassFocalObjective, focal_objective
 
-    objective = multiclass_focal_objective(alpha=[1.0, 2.0, 3.0])
+    objective = focal_objective(n_classes=3, alpha=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"alpha has 3 class weights but there are 4 classes"):
         objective.calc_ders_multi([0.0, 0.0, 0.0, 0.0], 1.0, 1.0)
     with pytest.raises(ValueError, match=r"alpha has 3 class weights but there are 2 classes"):
@@ -478,10 +479,11 @@ def test_catboost_multiclass_objective_refuses_alpha_of_the_wrong_length():
     # in training, CatBoost hands it on inside its own CatBoostError
     from catboost import CatBoostError
 
-    from focalboost.catboost import multiclass_focal_metric
+    from focalboost.catboost import focal_metric
 
     X, y = _data(n_classes=3)
-    params = {"loss_function": multiclass_focal_objective(alpha=[1.0, 2.0]), "eval_metric": multiclass_focal_metric()}
+    wrong = MulticlassFocalObjective(MulticlassFocalLoss(alpha=[1.0, 2.0]))
+    params = {"loss_function": wrong, "eval_metric": focal_metric(n_classes=3, alpha=None)}
     params.update(classes_count=3, iterations=2, verbose=False, allow_writing_files=False, thread_count=1)
     with pytest.raises(CatBoostError, match="alpha has 2 class weights but there are 3 classes"):
         CatBoost(params).fit(Pool(X, y))

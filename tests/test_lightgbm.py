@@ -16,8 +16,6 @@ from focalboost.lightgbm import (  # noqa: E402
     apply_init_score,
     focal_metric,
     focal_objective,
-    multiclass_focal_metric,
-    multiclass_focal_objective,
 )
 
 PARAMS = {"verbose": -1, "num_threads": 1, "seed": 0, "deterministic": True}
@@ -69,7 +67,7 @@ def test_native_route_reproduces_builtin_binary():
 @pytest.mark.slow
 def test_native_route_reproduces_builtin_multiclass():
     X, y = _multi()
-    obj = multiclass_focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
+    obj = focal_objective(n_classes=4, gamma=0.0, alpha=None, epsilon=0.0)
     dtrain = lgb.Dataset(X, y)
     init = apply_init_score(dtrain, objective=obj)
     assert init.shape == (4,)
@@ -108,11 +106,11 @@ def test_multiclass_objective_shapes_and_hessian_convention():
     y = rng.integers(0, 3, 40)
     raw = rng.normal(size=(40, 3))
     ds = lgb.Dataset(np.zeros((40, 1)), y).construct()
-    grad, hess = multiclass_focal_objective(gamma=2.0)(raw, ds)
+    grad, hess = focal_objective(n_classes=3, gamma=2.0, alpha=None)(raw, ds)
     g_ref, h_ref = MulticlassFocalLoss(gamma=2.0).gradient_hessian(y, raw)
     np.testing.assert_array_equal(grad, g_ref)
     np.testing.assert_allclose(hess, h_ref * 3 / 2, rtol=1e-15)  # LightGBM's K / (K - 1)
-    name, value, _ = multiclass_focal_metric(gamma=2.0)(raw, ds)
+    name, value, _ = focal_metric(n_classes=3, gamma=2.0, alpha=None)(raw, ds)
     assert value == pytest.approx(np.mean(MulticlassFocalLoss(gamma=2.0).loss(y, raw)), rel=1e-12)
 
 

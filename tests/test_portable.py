@@ -92,9 +92,9 @@ def _native(lib: str, k: int, X: np.ndarray, y: np.ndarray, X_test: np.ndarray) 
     if lib == "lightgbm":
         import lightgbm as lgb
 
-        from focalboost.lightgbm import apply_init_score, focal_objective, multiclass_focal_objective, with_init_score
+        from focalboost.lightgbm import apply_init_score, focal_objective, with_init_score
 
-        obj = focal_objective(gamma=2.0, alpha=0.25) if k == 2 else multiclass_focal_objective(gamma=2.0)
+        obj = focal_objective(n_classes=k, gamma=2.0, alpha=0.25 if k == 2 else None)
         dtrain = lgb.Dataset(X, y)
         init = apply_init_score(dtrain, objective=obj)
         params = {"objective": obj, "num_leaves": 7, "min_data_in_leaf": 5, "verbose": -1, "num_threads": 1}
@@ -103,9 +103,9 @@ def _native(lib: str, k: int, X: np.ndarray, y: np.ndarray, X_test: np.ndarray) 
     if lib == "xgboost":
         import xgboost as xgb
 
-        from focalboost.xgboost import apply_init_score, focal_objective, multiclass_focal_objective, with_init_score
+        from focalboost.xgboost import apply_init_score, focal_objective, with_init_score
 
-        obj = focal_objective(gamma=2.0, alpha=0.25) if k == 2 else multiclass_focal_objective(gamma=2.0)
+        obj = focal_objective(n_classes=k, gamma=2.0, alpha=0.25 if k == 2 else None)
         dtrain = xgb.DMatrix(X, y)
         init = apply_init_score(dtrain, objective=obj)
         params = {"max_depth": 3, "nthread": 1, "disable_default_eval_metric": 1}
@@ -118,13 +118,11 @@ def _native(lib: str, k: int, X: np.ndarray, y: np.ndarray, X_test: np.ndarray) 
         apply_init_score,
         focal_metric,
         focal_objective,
-        multiclass_focal_metric,
-        multiclass_focal_objective,
         with_init_score,
     )
 
-    obj = focal_objective(gamma=2.0, alpha=0.25) if k == 2 else multiclass_focal_objective(gamma=2.0)
-    metric = focal_metric(gamma=2.0, alpha=0.25) if k == 2 else multiclass_focal_metric(gamma=2.0)
+    obj = focal_objective(n_classes=k, gamma=2.0, alpha=0.25 if k == 2 else None)
+    metric = focal_metric(n_classes=k, gamma=2.0, alpha=0.25 if k == 2 else None)
     pool = Pool(X, y)
     init = apply_init_score(pool, objective=obj)
     params = {"iterations": ROUNDS, "depth": 3, "learning_rate": 0.3, "thread_count": 1, "random_seed": 0}

@@ -16,8 +16,6 @@ from focalboost.xgboost import (  # noqa: E402
     apply_init_score,
     focal_metric,
     focal_objective,
-    multiclass_focal_metric,
-    multiclass_focal_objective,
 )
 
 PARAMS = {"nthread": 1, "seed": 0, "max_depth": 3, "eta": 0.3}
@@ -67,7 +65,7 @@ def test_native_route_reproduces_builtin_binary():
 
 def test_native_route_reproduces_builtin_multiclass():
     X, y = _multi()
-    obj = multiclass_focal_objective(gamma=0.0, alpha=None, epsilon=0.0)
+    obj = focal_objective(n_classes=4, gamma=0.0, alpha=None, epsilon=0.0)
     dtrain = xgb.DMatrix(X, y)
     init = apply_init_score(dtrain, objective=obj)
     assert init.shape == (4,)
@@ -119,11 +117,11 @@ def test_multiclass_objective_hessian_convention():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 3, 40)
     raw = rng.normal(size=(40, 3))
-    grad, hess = multiclass_focal_objective(gamma=2.0)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
+    grad, hess = focal_objective(n_classes=3, gamma=2.0, alpha=None)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
     g_ref, h_ref = MulticlassFocalLoss(gamma=2.0).gradient_hessian(y, raw)
     np.testing.assert_array_equal(grad, g_ref)
     np.testing.assert_allclose(hess, 2.0 * h_ref, rtol=1e-15)  # XGBoost's multi:softprob convention
-    _, value = multiclass_focal_metric(gamma=2.0)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
+    _, value = focal_metric(n_classes=3, gamma=2.0, alpha=None)(raw, xgb.DMatrix(np.zeros((40, 1)), y))
     assert value == pytest.approx(np.mean(MulticlassFocalLoss(gamma=2.0).loss(y, raw)), rel=1e-12)
 
 
