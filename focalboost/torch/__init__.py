@@ -7,7 +7,7 @@ forms: exact, finite for every finite logit (autograd through torchvision's form
 for ``0 < γ < 1`` once ``σ(x)`` rounds to 1), and lean (on a GPU only the inputs are saved for
 backward). :func:`softmax_focal_loss` is the multiclass loss for ``(N, C, *)`` logits, with
 ``F.cross_entropy``'s ``ignore_index`` and weighted mean. On CUDA the formulas run as one fused
-``torch.compile``d kernel per pass; on CPU as the numba kernels when numba is installed;
+kernel per pass, compiled by ``torch.compile``; on CPU as the numba kernels when numba is installed;
 elsewhere, and as the fallback, op by op (see :func:`focalboost.set_config`).
 """
 
