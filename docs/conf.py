@@ -15,6 +15,9 @@ sys.path.insert(0, str(HERE.parent))  # focalboost from this checkout
 sys.path.insert(0, str(HERE))  # _gallery
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The gallery runs LightGBM and XGBoost in this process: idle OpenMP threads that sleep instead of
+# spinning keep a busy machine from slowing them down many times (results do not change).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import focalboost  # noqa: E402
 
