@@ -19,7 +19,6 @@ import contextlib
 import ctypes
 import doctest
 import importlib
-import importlib.util
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,10 +94,11 @@ def _parser_for(path: str) -> sybil.Sybil:
 
 
 def _missing_optional(text: str) -> str | None:
-    """The optional library a failure message says is missing, if any."""
-    for name in re.findall(r"No module named '([\w.]+)'", text):
-        if name.split(".")[0] in OPTIONAL:
-            return name.split(".")[0]
+    """The optional library an error message says is missing, if any."""
+    for name in re.findall(r"No module named '([\w.]+)'|import of ([\w.]+) halted", text):
+        top = "".join(name).split(".")[0]
+        if top in OPTIONAL:
+            return top
     return None
 
 
@@ -130,10 +130,10 @@ def _one_thread_per_worker() -> Iterator[None]:
     default, which ``LGBM_SetMaxThreads`` (LightGBM >= 4.2) caps. Results do not depend on it.
     """
     with threadpool_limits(limits=1, user_api="openmp"):
-        lib = None
-        if importlib.util.find_spec("lightgbm") is not None:
+        try:
             from lightgbm.basic import _LIB as lib  # noqa: N811
-
+        except ImportError:  # LightGBM is not installed
+            lib = None
         if lib is None or not hasattr(lib, "LGBM_SetMaxThreads"):
             yield
             return
@@ -150,14 +150,13 @@ def _evaluate(path: str, example) -> None:
     """Run one example; skip the document if the example needs a missing optional library."""
     try:
         example.evaluate()
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] in OPTIONAL:
-            pytest.skip(f"{path} needs {exc.name}")
-        raise
-    except SybilFailure as exc:
-        missing = _missing_optional(exc.result)
+    except (ImportError, SybilFailure) as exc:
+        # an import in a code block, a module whose docstrings these are, or a doctest's output
+        missing = _missing_optional(exc.result if isinstance(exc, SybilFailure) else f"{exc} {exc.__cause__}")
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in OPTIONAL:
+            missing = exc.name
         if missing:
-            pytest.skip(f"{path} needs {missing}")
+            pytest.skip(f"{path} needs {missing}, which is not installed")
         raise
 
 
