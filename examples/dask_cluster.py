@@ -1,4 +1,7 @@
-"""The focal loss on a Dask cluster: LightGBM and XGBoost, binary and 4-class, against the
+"""A Dask cluster: LightGBM and XGBoost, binary and 4 classes
+==========================================================
+
+The focal loss on a Dask cluster: LightGBM and XGBoost, binary and 4-class, against the
 libraries' own Dask classifiers with their built-in log-loss.
 
 Runs on a local 2-worker cluster (processes, loopback only)::
@@ -47,7 +50,7 @@ def report(name: str, y: np.ndarray, proba: np.ndarray, seconds: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=100)

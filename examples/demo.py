@@ -1,5 +1,8 @@
-"""focalboost demo: LightGBM, XGBoost and CatBoost, each trained with the focal loss and with its
-built-in log-loss on the same imbalanced problem (1 positive in 100), one comparison table.
+"""The three libraries, focal loss against log-loss
+================================================
+
+LightGBM, XGBoost and CatBoost, each trained with the focal loss and with its
+built-in log-loss on the same imbalanced problem (1 positive in 100), one comparison table::
 
     python examples/demo.py            # ~1 minute on 2 CPU cores
     python examples/demo.py --quick    # a smaller problem, for CI
@@ -77,7 +80,7 @@ def models(n_trees: int, seed: int, focal: dict) -> list[tuple[str, str, object]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-samples", type=int, default=20_000)
     parser.add_argument("--n-trees", type=int, default=200)
     parser.add_argument("--gamma", type=float, default=2.0)

@@ -1,4 +1,7 @@
-"""LightGBM's native API with the focal loss on a 1:100 problem, against the built-in "binary".
+"""LightGBM's native API on a 1:100 problem
+========================================
+
+LightGBM's native API with the focal loss on a 1:100 problem, against the built-in "binary"::
 
     python examples/lightgbm_imbalanced.py
 
@@ -18,12 +21,17 @@ from sklearn.model_selection import train_test_split
 from focalboost import FocalLoss
 from focalboost.lightgbm import apply_init_score, focal_metric, focal_objective
 
+# %%
+# One imbalanced problem (1 positive in 100), split into training, validation and test sets.
+
 X, y = make_classification(20_000, 20, n_informative=8, weights=[0.99], flip_y=0.005, class_sep=0.8, random_state=0)
 X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 X_tr, X_va, y_tr, y_va = train_test_split(X_tr, y_tr, test_size=0.2, stratify=y_tr, random_state=0)
 base = {"learning_rate": 0.05, "num_leaves": 15, "verbose": -1, "seed": 0}
 
-# focal loss: objective, metric and init score share the parameters
+# %%
+# The focal loss: objective, metric and init score share the parameters.
+
 gamma, alpha = 2.0, 0.25
 objective = focal_objective(gamma=gamma, alpha=alpha)
 dtrain, dvalid = lgb.Dataset(X_tr, y_tr), lgb.Dataset(X_va, y_va)
@@ -38,7 +46,9 @@ focal = lgb.train(
 )
 p_focal = FocalLoss(gamma=gamma, alpha=alpha).predict_proba(focal.predict(X_te, raw_score=True) + init)[:, 1]
 
-# built-in log-loss, same settings and early stopping on its own metric
+# %%
+# The built-in log-loss, same settings and early stopping on its own metric; both on the test set.
+
 builtin = lgb.train(
     {**base, "objective": "binary"},
     lgb.Dataset(X_tr, y_tr),

@@ -1,4 +1,7 @@
-"""The paper's Figure 4: when does the original focal loss hit NaN on MNIST, and does ε fix it?
+"""MNIST CNN stability grid: the paper's Figure 4
+==============================================
+
+When does the original focal loss hit NaN on MNIST, and does ε fix it?
 
 MNIST is relabelled binary (digits <= TH are class 1) and the CNN of the paper's appendix A.4 is
 trained with the original focal loss (torchvision's formula through autograd) and the stabilized
@@ -10,11 +13,11 @@ skips finished runs. Figures: ``OUT/figure4_stability.png`` and ``OUT/loss_curve
 Quick check on a CPU (minutes)::
 
     python examples/mnist_classification.py --losses original,stabilized --gammas 0.1,0.5,2 \\
-        --thresholds 8 --noise 0 --epochs 15 --lr 0.05 --device cpu --out results/classification-cpu
+        --thresholds 8 --noise 0 --epochs 15 --lr 0.05 --device cpu --out runs/classification-cpu
 
 The paper's grid (810 runs, 100 epochs; on a GPU)::
 
-    python examples/mnist_classification.py --preset paper --out results/classification-paper
+    python examples/mnist_classification.py --preset paper --out runs/classification-paper
 """
 
 from focalboost.experiments._cli import main

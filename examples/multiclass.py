@@ -1,6 +1,9 @@
-"""Multiclass focal loss with LightGBM, XGBoost and CatBoost on a 4-class imbalanced problem
+"""Multiclass: per-class recall on four imbalanced classes
+=======================================================
+
+Multiclass focal loss with LightGBM, XGBoost and CatBoost on a 4-class imbalanced problem
 (class shares 70 / 20 / 7 / 3 %): per-class recall against each library's built-in multiclass
-objective.
+objective::
 
     python examples/multiclass.py            # ~1-2 minutes on 2 CPU cores
     python examples/multiclass.py --quick
@@ -20,7 +23,7 @@ from sklearn.model_selection import train_test_split
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-samples", type=int, default=12_000)
     parser.add_argument("--n-trees", type=int, default=150)
     parser.add_argument("--gamma", type=float, default=2.0)

@@ -1,4 +1,7 @@
-"""XGBoost's native API with the focal loss on a 1:100 problem, against "binary:logistic".
+"""XGBoost's native API on a 1:100 problem
+=======================================
+
+XGBoost's native API with the focal loss on a 1:100 problem, against "binary:logistic"::
 
     python examples/xgboost_imbalanced.py
 
@@ -18,10 +21,16 @@ from sklearn.model_selection import train_test_split
 from focalboost import FocalLoss
 from focalboost.xgboost import apply_init_score, focal_metric, focal_objective
 
+# %%
+# One imbalanced problem (1 positive in 100), split into training, validation and test sets.
+
 X, y = make_classification(20_000, 20, n_informative=8, weights=[0.99], flip_y=0.005, class_sep=0.8, random_state=0)
 X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 X_tr, X_va, y_tr, y_va = train_test_split(X_tr, y_tr, test_size=0.2, stratify=y_tr, random_state=0)
 base = {"eta": 0.05, "max_depth": 4, "seed": 0}
+
+# %%
+# The focal loss: ``obj`` and ``custom_metric``, the init score as ``base_margin``.
 
 gamma, alpha = 2.0, 0.25
 objective = focal_objective(gamma=gamma, alpha=alpha)
@@ -40,6 +49,9 @@ focal = xgb.train(
 dtest = xgb.DMatrix(X_te, base_margin=np.full(len(X_te), init))  # the start replaces base_score
 margin = focal.predict(dtest, output_margin=True, iteration_range=(0, focal.best_iteration + 1))
 p_focal = FocalLoss(gamma=gamma, alpha=alpha).predict_proba(margin)[:, 1]
+
+# %%
+# The built-in log-loss with the same settings, and both on the test set.
 
 builtin = xgb.train(
     {**base, "objective": "binary:logistic", "eval_metric": "logloss"},

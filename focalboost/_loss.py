@@ -144,8 +144,8 @@ class FocalLoss(BaseFocalLoss):
         Weight ``α ∈ [0, 1]`` of the positive term; the negative term gets ``1 − α``.
         ``None`` weighs both terms 1 (no class weighting).
     epsilon : float, default=1e-3
-        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al. ``epsilon=0`` is the original focal
-        loss of Lin et al. (2017).
+        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al. [2]_. ``epsilon=0`` is the original
+        focal loss of Lin et al. [1]_.
     hessian : {"positive", "exact"}, default="positive"
         Second-derivative policy. ``"exact"`` is the true ``∂²L/∂x²``, which is negative for
         badly misclassified points (for ``γ = 2``, a positive below ``x ≈ −2.8``).
@@ -166,6 +166,13 @@ class FocalLoss(BaseFocalLoss):
     second part where it is negative. With ``γ = 0`` both policies give the logistic
     Hessian ``p q``, so plain cross-entropy is reproduced exactly. The loss is linear in ``y``,
     so soft labels in [0, 1] are supported. All outputs are finite for every finite input.
+
+    References
+    ----------
+    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He and P. Dollár, "Focal Loss for Dense Object
+       Detection", IEEE International Conference on Computer Vision (ICCV), 2017.
+    .. [2] van Leeuwen, Haak, Saygili, Postma and Ong, "A Note On The Stability Of The Focal
+       Loss", Transactions on Machine Learning Research (TMLR).
 
     Examples
     --------
@@ -357,8 +364,8 @@ class MulticlassFocalLoss(BaseFocalLoss):
         Per-class weights ``α_c ≥ 0``, one per class (its length must equal the number of
         columns of ``raw_prediction``). ``None`` weighs every class 1.
     epsilon : float, default=1e-3
-        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al.; ``epsilon=0`` is the original focal
-        loss of Lin et al. (2017).
+        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al. [2]_; ``epsilon=0`` is the original
+        focal loss of Lin et al. [1]_.
     hessian : {"positive", "exact"}, default="positive"
         Policy for the diagonal Hessian. ``"exact"`` is the true ``∂²L/∂z_j²``, which turns
         negative for badly misclassified samples. ``"positive"`` (the default, for Newton steps
@@ -380,6 +387,13 @@ class MulticlassFocalLoss(BaseFocalLoss):
     cross-entropy (gradient ``p − onehot``, Hessian ``p (1 − p)``). All outputs are finite for
     every finite input (``1 − p_c`` is summed over the other classes, ``log p_c`` formed with
     ``log1p``, and ``(δ_cj − p_j) / r`` kept as a bounded ratio).
+
+    References
+    ----------
+    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He and P. Dollár, "Focal Loss for Dense Object
+       Detection", IEEE International Conference on Computer Vision (ICCV), 2017.
+    .. [2] van Leeuwen, Haak, Saygili, Postma and Ong, "A Note On The Stability Of The Focal
+       Loss", Transactions on Machine Learning Research (TMLR).
 
     Examples
     --------

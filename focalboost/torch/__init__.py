@@ -7,7 +7,7 @@ forms: exact, finite for every finite logit (autograd through torchvision's form
 for ``0 < γ < 1`` once ``σ(x)`` rounds to 1), and lean (on a GPU only the inputs are saved for
 backward). :func:`softmax_focal_loss` is the multiclass loss for ``(N, C, *)`` logits, with
 ``F.cross_entropy``'s ``ignore_index`` and weighted mean. On CUDA the formulas run as one fused
-``torch.compile``d kernel per pass; on CPU as the numba kernels when numba is installed;
+kernel per pass, compiled by ``torch.compile``; on CPU as the numba kernels when numba is installed;
 elsewhere, and as the fallback, op by op (see :func:`focalboost.set_config`).
 """
 
@@ -100,7 +100,7 @@ def sigmoid_focal_loss(
         (weights included in the numerator only, as torchvision and ``BCEWithLogitsLoss`` do);
         ``"sum"``: its sum.
     epsilon : float, default=1e-3
-        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al.; ``epsilon=0`` is Lin et al.'s loss
+        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al. [2]_; ``epsilon=0`` is Lin et al.'s loss [1]_
         (torchvision's values for hard labels), still with finite gradients. Keyword only, so
         that a positional torchvision call means the same here.
     weight : Tensor or None, default=None
@@ -127,6 +127,13 @@ def sigmoid_focal_loss(
     every ``γ ≥ 0`` and ``ε ≥ 0``. Double backward (``gradgradcheck``,
     ``torch.autograd.functional.hessian``) is supported, with respect to ``inputs`` and
     ``targets``.
+
+    References
+    ----------
+    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He and P. Dollár, "Focal Loss for Dense Object
+       Detection", IEEE International Conference on Computer Vision (ICCV), 2017.
+    .. [2] van Leeuwen, Haak, Saygili, Postma and Ong, "A Note On The Stability Of The Focal
+       Loss", Transactions on Machine Learning Research (TMLR).
 
     Examples
     --------
@@ -283,7 +290,8 @@ def softmax_focal_loss(
         ``"mean"``: ``Σ_i L_i / Σ_i α_{c_i}`` over the non-ignored elements (the plain mean over
         them when ``alpha`` is None; NaN when all are ignored, as ``F.cross_entropy``).
     epsilon : float, default=1e-3
-        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al.; ``epsilon=0`` is Lin et al.'s loss.
+        Smoothing constant ``ε ≥ 0`` of van Leeuwen et al. [2]_; ``epsilon=0`` is Lin et al.'s
+        loss [1]_.
     ignore_index : int, default=-100
         Targets equal to it contribute no loss and no gradient.
 
@@ -307,6 +315,13 @@ def softmax_focal_loss(
     through the naive formula returns NaN there for ``0 < γ < 1``). Backward saves the inputs
     only (the logits in ``(N·d, C)`` layout) and recomputes. First derivatives only: a second
     backward raises (the core provides the diagonal of the Hessian, not the full one).
+
+    References
+    ----------
+    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He and P. Dollár, "Focal Loss for Dense Object
+       Detection", IEEE International Conference on Computer Vision (ICCV), 2017.
+    .. [2] van Leeuwen, Haak, Saygili, Postma and Ong, "A Note On The Stability Of The Focal
+       Loss", Transactions on Machine Learning Research (TMLR).
 
     Examples
     --------
