@@ -10,25 +10,33 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Iterator
-from typing import Any, Literal
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from ._loss import BaseFocalLoss, FocalLoss, MulticlassFocalLoss
 from ._validation import PROBA_KINDS, check_choice, check_hessian, check_real, check_weights
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 __all__ = [
+    "FOCAL_DEFAULTS",
     "FOCAL_DOC",
     "FOCAL_PARAMS",
+    "LOSS_PARAMETERS_DOC",
     "METRIC_NAME",
     "FocalClassifierMixin",
     "add_offset",
     "check_scale",
     "constant_rows",
     "decision",
+    "focal_parameters",
     "init_vector",
     "loss_for",
+    "loss_parameters_doc",
     "derivatives",
     "logistic_scale",
     "mean_loss",
@@ -37,8 +45,17 @@ __all__ = [
     "swapped_attributes",
 ]
 
-#: The parameters the estimators add to their library's; never forwarded to a booster.
-FOCAL_PARAMS = ("focal_gamma", "focal_alpha", "focal_epsilon", "focal_hessian", "focal_proba", "focal_scale")
+#: The parameters the estimators add to their library's, with their defaults; never forwarded
+#: to a booster.
+FOCAL_DEFAULTS: dict[str, Any] = {
+    "focal_gamma": 2.0,
+    "focal_alpha": 0.25,
+    "focal_epsilon": 1e-3,
+    "focal_hessian": "positive",
+    "focal_proba": "posterior",
+    "focal_scale": 1.0,
+}
+FOCAL_PARAMS = tuple(FOCAL_DEFAULTS)
 
 #: The name of the focal evaluation metric, in every library's evaluation results.
 METRIC_NAME = "focal_loss"
@@ -75,6 +92,22 @@ FOCAL_DOC = """
         log-loss Hessians, acts on the much smaller focal Hessians. ``"auto"`` picks ``s`` so
         that the total Hessian at the init score equals the log-loss's at its own init score.
 """
+
+#: numpydoc entries of the loss parameters of every library's native ``focal_objective``.
+LOSS_PARAMETERS_DOC = """gamma, epsilon, hessian
+        As in :class:`focalboost.FocalLoss`.
+    alpha : float, sequence of float or None, default=0.25
+        Two classes: the weight of class 1 (class 0 gets ``1 − alpha``). More: one weight per
+        class, or one float for every class alike. None: no class weights.
+    scale : float, default=1.0
+        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``)."""
+
+
+def loss_parameters_doc(func: _F) -> _F:
+    """Put :data:`LOSS_PARAMETERS_DOC` in place of ``{LOSS_PARAMETERS}`` in ``func``'s docstring."""
+    func.__doc__ = (func.__doc__ or "").replace("{LOSS_PARAMETERS}", LOSS_PARAMETERS_DOC)
+    return func
+
 
 
 # -- each library's conventions -------------------------------------------------------------------
@@ -209,6 +242,56 @@ def init_vector(init_score: Any, n_outputs: int, where: str) -> np.ndarray:
     if not np.all(np.isfinite(init)):
         raise ValueError(f"init_score must be finite, got {init_score!r}")
     return init
+
+
+# -- the estimators' constructor --------------------------------------------------------------------
+def focal_parameters(**library_defaults: Any) -> Any:
+    """Class decorator: the estimator's ``__init__`` is its library classifier's, with the
+    ``focal_*`` parameters (:data:`FOCAL_DEFAULTS`) added as keyword-only parameters and
+    ``library_defaults`` replacing some of the library's defaults (e.g. ``objective=None``).
+
+    scikit-learn reads an estimator's parameters from the signature of its ``__init__``; the
+    wrapper carries the library's signature with the focal parameters added (``__signature__``),
+    so ``get_params``, ``set_params``, ``clone`` and ``repr`` see every parameter of both, and the
+    focal ones are defined in one place for every estimator.
+    """
+
+    def decorate(cls: type) -> type:
+        library_init = cls.__init__  # type: ignore[misc]
+        signature = inspect.signature(library_init)
+        params = [
+            p.replace(default=library_defaults[p.name]) if p.name in library_defaults else p
+            for p in signature.parameters.values()
+        ]
+        focal = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+            for name, default in FOCAL_DEFAULTS.items()
+        ]
+        extra = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+            for name, default in library_defaults.items()
+            if name not in signature.parameters
+        ]
+        var_kw = [p for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
+        named = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        positional = [p for p in named if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        keyword = [p for p in named if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+        @functools.wraps(library_init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            for name, default in FOCAL_DEFAULTS.items():
+                setattr(self, name, kwargs.pop(name, default))
+            for name, default in library_defaults.items():
+                kwargs.setdefault(name, default)
+            library_init(self, *args, **kwargs)
+
+        __init__.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*positional, *focal, *extra, *keyword, *var_kw]
+        )
+        cls.__init__ = __init__  # type: ignore[misc]
+        return cls
+
+    return decorate
 
 
 # -- from raw scores to what the estimators return ----------------------------------------------

@@ -23,6 +23,11 @@ def numba_installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
+def missing_extra(module: str, extra: str, error: ImportError) -> ImportError:
+    """The error raised when an integration's library is missing: it names the extra to install."""
+    return ImportError(f"{module} needs the {extra!r} extra ({error}): pip install 'focalboost[{extra}]'")
+
+
 def get_config() -> dict[str, Any]:
     """The current settings, as a new dict (see :func:`set_config`).
 

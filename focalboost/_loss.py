@@ -390,10 +390,8 @@ class MulticlassFocalLoss(BaseFocalLoss):
 
     References
     ----------
-    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He and P. Dollár, "Focal Loss for Dense Object
-       Detection", IEEE International Conference on Computer Vision (ICCV), 2017.
-    .. [2] van Leeuwen, Haak, Saygili, Postma and Ong, "A Note On The Stability Of The Focal
-       Loss", Transactions on Machine Learning Research (TMLR).
+    .. [1] Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
+    .. [2] van Leeuwen et al., "A Note On The Stability Of The Focal Loss", TMLR.
 
     Examples
     --------

@@ -86,25 +86,23 @@ def binary_focal(
     x: Any,
     w: Any,
     *,
-    gamma: float,
-    epsilon: float,
-    alpha_pos: float,
-    alpha_neg: float,
     xp: Any,
     loss: bool = True,
     gradient: bool = True,
     hessian: str | None = None,
+    **kw: float,
 ) -> tuple[Any, Any, Any]:
-    """Weighted per-element loss, gradient and Hessian (policy ``hessian``, or None for none).
+    """Weighted per-element loss, gradient and Hessian (policy ``hessian``, or None for none) of
+    the binary focal loss with ``kw`` = ``gamma, epsilon, alpha_pos, alpha_neg``.
 
     ``w`` is None or an array of ``x``'s shape multiplying every output. Outputs have ``x``'s
     shape and dtype; an output not asked for is None.
     """
     if _is_torch(x):
         what = _names(loss, gradient, hessian)
-        res = iter(torch_binary(x, y, w, (gamma, epsilon, alpha_pos, alpha_neg), what, exact=hessian == "exact"))
+        prm = (kw["gamma"], kw["epsilon"], kw["alpha_pos"], kw["alpha_neg"])
+        res = iter(torch_binary(x, y, w, prm, what, exact=hessian == "exact"))
         return tuple(next(res) if want else None for want in (loss, gradient, hessian is not None))  # type: ignore[return-value]
-    kw: dict[str, Any] = dict(gamma=gamma, epsilon=epsilon, alpha_pos=alpha_pos, alpha_neg=alpha_neg)
     if xp is np:
         k = kernels()
         if k is not None and k.supports(y, x, w):
@@ -122,27 +120,20 @@ def binary_focal(
 
 
 def softmax_focal(
-    y: Any,
-    z: Any,
-    w: Any,
-    alpha: Any,
-    *,
-    gamma: float,
-    epsilon: float,
-    xp: Any,
-    loss: bool = True,
-    gradient: bool = True,
-    hessian: str | None = None,
+    y: Any, z: Any, w: Any, alpha: Any, *, xp: Any, gamma: float, epsilon: float, **what: Any
 ) -> tuple[Any, Any, Any]:
     """Weighted per-sample loss ``(n,)``, gradient and diagonal Hessian ``(n, K)`` of the softmax
-    focal loss (``y`` class indices, ``alpha`` per-class weights or None, ``w`` sample weights or None)."""
+    focal loss (``y`` class indices, ``alpha`` per-class weights or None, ``w`` sample weights or
+    None); ``what``: ``loss``, ``gradient`` (bools, default True) and ``hessian`` (a policy or
+    None, the default)."""
+    loss, gradient, hessian = what.get("loss", True), what.get("gradient", True), what.get("hessian")
     if _is_torch(z) and hessian is None:  # the torch kernels compute no softmax Hessian
         import torch
 
         keep = torch.ones(z.shape[0], dtype=torch.bool, device=z.device)
         res = iter(torch_softmax(z, y, keep, alpha, (gamma, epsilon), _names(loss, gradient, None), scale=w))
         return tuple(next(res) if want else None for want in (loss, gradient, False))  # type: ignore[return-value]
-    what: dict[str, Any] = dict(loss=loss, gradient=gradient, hessian=hessian)
+    what = dict(loss=loss, gradient=gradient, hessian=hessian)
     if xp is np:
         k = kernels()
         if k is not None and k.supports_softmax(y, z, w, alpha):

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from .._boosting import FOCAL_DOC, FOCAL_PARAMS, FocalClassifierMixin, add_offset, constant_rows, num_samples
+from .._config import missing_extra
 from .._loss import BaseFocalLoss, FocalLoss, MulticlassFocalLoss
 
 try:
     from catboost import CatBoostClassifier, Pool
 except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
-    raise ImportError(f"focalboost.catboost needs CatBoost ({exc}): pip install 'focalboost[catboost]'") from exc
+    raise missing_extra(__name__, "catboost", exc) from exc
 
 from ._native import (
     FocalMetric,

@@ -20,20 +20,10 @@ from typing import Any
 import numpy as np
 from catboost import CatBoost, Pool
 
-from .._boosting import METRIC_NAME, check_scale, constant_rows, derivatives, init_vector, loss_for
+from .._boosting import METRIC_NAME, check_scale, constant_rows, derivatives, init_vector, loss_for, loss_parameters_doc
 from .._loss import BaseFocalLoss, FocalLoss, MulticlassFocalLoss
 from .._math import binary as _binary
 from .._math import softmax as _softmax
-
-__all__ = [
-    "FocalMetric",
-    "FocalObjective",
-    "MulticlassFocalObjective",
-    "apply_init_score",
-    "focal_metric",
-    "focal_objective",
-    "with_init_score",
-]
 
 
 def _weights(weights: Any) -> np.ndarray | None:
@@ -159,6 +149,7 @@ class _FocalLossMetric(FocalMetric):
 _FocalLossMetric.__name__ = METRIC_NAME
 
 
+@loss_parameters_doc
 def focal_objective(
     *,
     n_classes: int = 2,
@@ -176,13 +167,7 @@ def focal_objective(
         2: the binary focal loss (:class:`FocalObjective`, ``calc_ders_range``); more: the
         softmax focal loss (:class:`MulticlassFocalObjective`, one call per object; set
         ``classes_count`` to the same number).
-    gamma, epsilon, hessian
-        As in :class:`focalboost.FocalLoss`.
-    alpha : float, sequence of float or None, default=0.25
-        Two classes: the weight of class 1 (class 0 gets ``1 − alpha``). More: one weight per
-        class, or one float for every class alike. None: no class weights.
-    scale : float, default=1.0
-        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``).
+    {LOSS_PARAMETERS}
 
     Notes
     -----

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 # Before the integrations it builds on, so that a missing library names this module's extra.
+from .._config import missing_extra
+
 try:
     import dask.array  # noqa: F401  (what ._collections needs, checked here for the message)
     import dask.dataframe  # noqa: F401
@@ -28,11 +30,9 @@ try:
     from lightgbm.dask import DaskLGBMClassifier
     from xgboost.dask import DaskXGBClassifier
 except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
-    raise ImportError(
-        f"focalboost.dask needs Dask, LightGBM and XGBoost ({exc}): pip install 'focalboost[dask]'"
-    ) from exc
+    raise missing_extra(__name__, "dask", exc) from exc
 
-from .._boosting import FOCAL_DOC, FOCAL_PARAMS, FocalClassifierMixin
+from .._boosting import FOCAL_DOC, FOCAL_PARAMS, FocalClassifierMixin, focal_parameters
 from ..lightgbm import _SHADOWS as _LGB_SHADOWS
 from ..lightgbm._native import _SklearnMetric as _LGBMMetric
 from ..lightgbm._native import _SklearnObjective as _LGBMObjective
@@ -97,6 +97,7 @@ def _offsets(init: Any, refs: list[Any], given: Any) -> list[Any]:
     ]
 
 
+@focal_parameters()
 class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
     __doc__ = f"""Distributed LightGBM classifier trained with the (stabilized) focal loss.
 
@@ -119,26 +120,6 @@ class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
         The constant raw score, computed from the whole collection, that every worker starts from.
     focal_loss_ : FocalLoss or MulticlassFocalLoss
     """
-
-    def __init__(
-        self,
-        *,
-        focal_gamma: float = 2.0,
-        focal_alpha: Any = 0.25,
-        focal_epsilon: float = 1e-3,
-        focal_hessian: str = "positive",
-        focal_proba: str = "posterior",
-        focal_scale: Any = 1.0,
-        client: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        self.focal_gamma = focal_gamma
-        self.focal_alpha = focal_alpha
-        self.focal_epsilon = focal_epsilon
-        self.focal_hessian = focal_hessian
-        self.focal_proba = focal_proba
-        self.focal_scale = focal_scale
-        super().__init__(client=client, **kwargs)
 
     def fit(  # type: ignore[override]
         self,
@@ -289,6 +270,7 @@ class FocalDaskLGBMClassifier(FocalClassifierMixin, DaskLGBMClassifier):
         return _labels(self.predict_proba(X, **kwargs), np.asarray(self._classes))
 
 
+@focal_parameters(objective=None)
 class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
     __doc__ = f"""Distributed XGBoost classifier trained with the (stabilized) focal loss.
 
@@ -309,26 +291,6 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
     init_score_ : float or ndarray of shape (n_classes,)
     focal_loss_ : FocalLoss or MulticlassFocalLoss
     """
-
-    def __init__(
-        self,
-        *,
-        focal_gamma: float = 2.0,
-        focal_alpha: Any = 0.25,
-        focal_epsilon: float = 1e-3,
-        focal_hessian: str = "positive",
-        focal_proba: str = "posterior",
-        focal_scale: Any = 1.0,
-        objective: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        self.focal_gamma = focal_gamma
-        self.focal_alpha = focal_alpha
-        self.focal_epsilon = focal_epsilon
-        self.focal_hessian = focal_hessian
-        self.focal_proba = focal_proba
-        self.focal_scale = focal_scale
-        super().__init__(objective=objective, **kwargs)
 
     def _wrapper_params(self) -> set[str]:  # never forwarded to the booster
         return _xgb_wrapper_params(self) | set(FOCAL_PARAMS)

@@ -21,8 +21,9 @@ from ._losses import LOSSES
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "classification": {
-        # The quick grid: on the embedded 4,000-image subset lr 0.05 saturates the sigmoid
-        # within 15 epochs (DESIGN.md §5); the paper's lr 1e-3 needs the full MNIST and 100 epochs.
+        # The quick grid: on the embedded 4,000-image subset lr 0.05 saturates the sigmoid within
+        # 15 epochs, which is what exposes the NaN; the paper's lr 1e-3 needs the full MNIST and
+        # 100 epochs to get there.
         "quick": dict(losses="original,stabilized", gammas="0.1,0.5,0.9,2", thresholds="0,4,8", noise="0,0.75",
                       epochs=15, lr=0.05, batch_size=64, alpha=0.5, epsilon=1e-3),
         "paper": dict(losses="original,stabilized", gammas="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0,1,2,3,4,5",

@@ -11,15 +11,22 @@ from typing import Any
 
 import numpy as np
 
-from .._boosting import FOCAL_DOC, FOCAL_PARAMS, FocalClassifierMixin, add_offset, constant_rows, num_samples
+from .._boosting import (
+    FOCAL_DOC,
+    FOCAL_PARAMS,
+    FocalClassifierMixin,
+    add_offset,
+    constant_rows,
+    focal_parameters,
+    num_samples,
+)
+from .._config import missing_extra
 
 try:
     import lightgbm as lgb
     from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
-    raise ImportError(
-        f"focalboost.lightgbm needs LightGBM and scikit-learn ({exc}): pip install 'focalboost[lightgbm]'"
-    ) from exc
+    raise missing_extra(__name__, "lightgbm", exc) from exc
 
 from ._native import (
     FocalMetric,
@@ -59,6 +66,7 @@ def _library_params(model: lgb.LGBMModel, stage: str) -> dict[str, Any]:
     return lgb.LGBMModel._process_params(model, stage)
 
 
+@focal_parameters()
 class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
     __doc__ = f"""LightGBM classifier trained with the (stabilized) focal loss.
 
@@ -99,65 +107,6 @@ class FocalLGBMClassifier(FocalClassifierMixin, lgb.LGBMClassifier):
     focal_scale_ : float
         The factor the gradient and Hessian were multiplied by (``focal_scale``).
     """
-
-    def __init__(
-        self,
-        *,
-        focal_gamma: float = 2.0,
-        focal_alpha: float | None = 0.25,
-        focal_epsilon: float = 1e-3,
-        focal_hessian: str = "positive",
-        focal_proba: str = "posterior",
-        focal_scale: Any = 1.0,
-        boosting_type: str = "gbdt",
-        num_leaves: int = 31,
-        max_depth: int = -1,
-        learning_rate: float = 0.1,
-        n_estimators: int = 100,
-        subsample_for_bin: int = 200000,
-        objective: Any = None,
-        class_weight: Any = None,
-        min_split_gain: float = 0.0,
-        min_child_weight: float = 1e-3,
-        min_child_samples: int = 20,
-        subsample: float = 1.0,
-        subsample_freq: int = 0,
-        colsample_bytree: float = 1.0,
-        reg_alpha: float = 0.0,
-        reg_lambda: float = 0.0,
-        random_state: Any = None,
-        n_jobs: int | None = None,
-        importance_type: str = "split",
-        **kwargs: Any,
-    ) -> None:
-        self.focal_gamma = focal_gamma
-        self.focal_alpha = focal_alpha
-        self.focal_epsilon = focal_epsilon
-        self.focal_hessian = focal_hessian
-        self.focal_proba = focal_proba
-        self.focal_scale = focal_scale
-        super().__init__(
-            boosting_type=boosting_type,
-            num_leaves=num_leaves,
-            max_depth=max_depth,
-            learning_rate=learning_rate,
-            n_estimators=n_estimators,
-            subsample_for_bin=subsample_for_bin,
-            objective=objective,
-            class_weight=class_weight,
-            min_split_gain=min_split_gain,
-            min_child_weight=min_child_weight,
-            min_child_samples=min_child_samples,
-            subsample=subsample,
-            subsample_freq=subsample_freq,
-            colsample_bytree=colsample_bytree,
-            reg_alpha=reg_alpha,
-            reg_lambda=reg_lambda,
-            random_state=random_state,
-            n_jobs=n_jobs,
-            importance_type=importance_type,
-            **kwargs,
-        )
 
     # LightGBM builds the booster's parameters from get_params(): drop ours, put the focal
     # objective in, and switch off the default metric (it would read raw scores as probabilities).

@@ -16,10 +16,17 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from .._boosting import METRIC_NAME, check_scale, constant_rows, derivatives, init_vector, loss_for, mean_loss
+from .._boosting import (
+    METRIC_NAME,
+    check_scale,
+    constant_rows,
+    derivatives,
+    init_vector,
+    loss_for,
+    loss_parameters_doc,
+    mean_loss,
+)
 from .._loss import BaseFocalLoss
-
-__all__ = ["FocalMetric", "FocalObjective", "apply_init_score", "focal_metric", "focal_objective", "with_init_score"]
 
 
 def _weights(weight: Any) -> np.ndarray | None:
@@ -79,6 +86,7 @@ class _SklearnMetric(FocalMetric):
         return METRIC_NAME, mean_loss(self.loss, y_true, y_pred, _weights(weight)), False
 
 
+@loss_parameters_doc
 def focal_objective(
     *,
     n_classes: int = 2,
@@ -96,13 +104,7 @@ def focal_objective(
         2: the binary focal loss (:class:`focalboost.FocalLoss`) of one raw score per sample;
         more: the softmax focal loss (:class:`focalboost.MulticlassFocalLoss`) of one raw score
         per class (set ``params["num_class"]`` to the same number).
-    gamma, epsilon, hessian
-        As in :class:`focalboost.FocalLoss`.
-    alpha : float, sequence of float or None, default=0.25
-        Two classes: the weight of class 1 (class 0 gets ``1 − alpha``). More: one weight per
-        class, or one float for every class alike. None: no class weights.
-    scale : float, default=1.0
-        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``).
+    {LOSS_PARAMETERS}
 
     Returns
     -------

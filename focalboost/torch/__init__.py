@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from .._config import missing_extra
 from .._validation import check_real
 
 try:
     import torch
     from torch import nn
 except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
-    raise ImportError(f"focalboost.torch needs PyTorch ({exc}): pip install 'focalboost[torch]'") from exc
+    raise missing_extra(__name__, "torch", exc) from exc
 
 from .._math import binary as _binary
 from .._math import dispatch
@@ -130,10 +131,12 @@ def sigmoid_focal_loss(
 
     References
     ----------
-    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He and P. Dollár, "Focal Loss for Dense Object
-       Detection", IEEE International Conference on Computer Vision (ICCV), 2017.
-    .. [2] van Leeuwen, Haak, Saygili, Postma and Ong, "A Note On The Stability Of The Focal
-       Loss", Transactions on Machine Learning Research (TMLR).
+    .. [1] Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
+    .. [2] van Leeuwen et al., "A Note On The Stability Of The Focal Loss", TMLR.
+    .. [3] ``torch.nn.functional.cross_entropy``, whose ``ignore_index`` and weighted mean this
+       function follows (and reproduces for ``gamma=0``, ``epsilon=0``).
+    .. [3] ``torchvision.ops.sigmoid_focal_loss``, whose signature and values (for ``epsilon=0``)
+       this function reproduces.
 
     Examples
     --------
@@ -318,10 +321,8 @@ def softmax_focal_loss(
 
     References
     ----------
-    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He and P. Dollár, "Focal Loss for Dense Object
-       Detection", IEEE International Conference on Computer Vision (ICCV), 2017.
-    .. [2] van Leeuwen, Haak, Saygili, Postma and Ong, "A Note On The Stability Of The Focal
-       Loss", Transactions on Machine Learning Research (TMLR).
+    .. [1] Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
+    .. [2] van Leeuwen et al., "A Note On The Stability Of The Focal Loss", TMLR.
 
     Examples
     --------

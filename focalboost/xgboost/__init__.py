@@ -18,18 +18,18 @@ from .._boosting import (
     FocalClassifierMixin,
     add_offset,
     constant_rows,
+    focal_parameters,
     num_samples,
     swapped_attributes,
 )
+from .._config import missing_extra
 from .._loss import BaseFocalLoss
 
 try:
     import xgboost as xgb
     from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
-    raise ImportError(
-        f"focalboost.xgboost needs XGBoost and scikit-learn ({exc}): pip install 'focalboost[xgboost]'"
-    ) from exc
+    raise missing_extra(__name__, "xgboost", exc) from exc
 
 from ._native import (
     FocalMetric,
@@ -71,6 +71,7 @@ def _wrapper_params(model: xgb.XGBModel) -> set[str]:
     return xgb.XGBModel._wrapper_params(model)
 
 
+@focal_parameters(objective=None)
 class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
     __doc__ = f"""XGBoost classifier trained with the (stabilized) focal loss.
 
@@ -118,26 +119,6 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
     focal_scale_ : float
         The factor the gradient and Hessian were multiplied by (``focal_scale``).
     """
-
-    def __init__(
-        self,
-        *,
-        focal_gamma: float = 2.0,
-        focal_alpha: float | None = 0.25,
-        focal_epsilon: float = 1e-3,
-        focal_hessian: str = "positive",
-        focal_proba: str = "posterior",
-        focal_scale: Any = 1.0,
-        objective: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        self.focal_gamma = focal_gamma
-        self.focal_alpha = focal_alpha
-        self.focal_epsilon = focal_epsilon
-        self.focal_hessian = focal_hessian
-        self.focal_proba = focal_proba
-        self.focal_scale = focal_scale
-        super().__init__(objective=objective, **kwargs)
 
     # XGBoost forwards every get_params() entry except these "wrapper" ones to the booster.
     def _wrapper_params(self) -> set[str]:

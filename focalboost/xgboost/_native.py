@@ -17,10 +17,17 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from .._boosting import METRIC_NAME, check_scale, constant_rows, derivatives, init_vector, loss_for, mean_loss
+from .._boosting import (
+    METRIC_NAME,
+    check_scale,
+    constant_rows,
+    derivatives,
+    init_vector,
+    loss_for,
+    loss_parameters_doc,
+    mean_loss,
+)
 from .._loss import BaseFocalLoss
-
-__all__ = ["FocalMetric", "FocalObjective", "apply_init_score", "focal_metric", "focal_objective", "with_init_score"]
 
 
 def _weight(dmat: xgb.DMatrix) -> np.ndarray | None:
@@ -120,6 +127,7 @@ class _SklearnMetric(FocalMetric):
         return mean_loss(self.loss, y_true, y_pred, sample_weight)
 
 
+@loss_parameters_doc
 def focal_objective(
     *,
     n_classes: int = 2,
@@ -138,13 +146,7 @@ def focal_objective(
         2: the binary focal loss (:class:`focalboost.FocalLoss`) of one raw margin per sample;
         more: the softmax focal loss (:class:`focalboost.MulticlassFocalLoss`) of one margin per
         class (set ``params["num_class"]`` to the same number).
-    gamma, epsilon, hessian
-        As in :class:`focalboost.FocalLoss`.
-    alpha : float, sequence of float or None, default=0.25
-        Two classes: the weight of class 1 (class 0 gets ``1 − alpha``). More: one weight per
-        class, or one float for every class alike. None: no class weights.
-    scale : float, default=1.0
-        A constant ``> 0`` multiplying the gradient and Hessian (the estimators' ``focal_scale``).
+    {LOSS_PARAMETERS}
     device : str or None, default=None
         XGBoost's ``device``: with ``"cuda"`` (and torch installed) the derivatives are computed
         on the GPU and handed to XGBoost as CUDA arrays.
