@@ -46,6 +46,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import sys
 import tempfile
 import time
@@ -208,12 +209,23 @@ class FitSpec:
     name: str
     kind: str  # "focal", "builtin", "weighted" or "catboost_focal"
     gamma: float = GAMMA
+    alpha: float = ALPHA
     scale: Any = 1.0  # focal_scale
     adjusted: bool = False  # focal_scale=1 with the regularizers divided by the auto factor
 
     @property
     def variants(self) -> tuple[str, ...]:
         return (f"{self.name}_posterior", f"{self.name}_link") if self.kind == "focal" else (self.name,)
+
+    @property
+    def label(self) -> str:
+        if self.kind != "focal":
+            return LABELS[self.kind]
+        setting = [f"γ={self.gamma:g}"] if self.gamma != GAMMA else []
+        setting += [f"α={self.alpha:g}"] if self.alpha != ALPHA else []
+        setting += ['scale "auto"' if self.scale == "auto" else f"scale {self.scale:g}"]
+        setting += ["adjusted reg."] if self.adjusted else []
+        return f"focal ({', '.join(setting)})"
 
 
 def fit_specs(library: str, gammas: tuple[float, ...]) -> list[FitSpec]:
@@ -232,12 +244,19 @@ def fit_specs(library: str, gammas: tuple[float, ...]) -> list[FitSpec]:
                 FitSpec(library, tag, "focal", gamma=g),
                 FitSpec(library, f"{tag}_auto", "focal", gamma=g, scale="auto"),
             ]
+    # Settings that might close a ranking gap to the built-in: larger constant scales (the auto
+    # factor only matches the Hessians at the start, where the focal ones are not yet small),
+    # less focusing, and the classes weighed alike.
+    specs += [FitSpec(library, "focal_s10", "focal", scale=10.0), FitSpec(library, "focal_s100", "focal", scale=100.0)]
+    if 0.5 not in gammas:
+        specs.append(FitSpec(library, "focal_g0.5", "focal", gamma=0.5))
+    specs.append(FitSpec(library, "focal_a0.5", "focal", alpha=0.5))
     return specs
 
 
-def auto_factor(y: np.ndarray, gamma: float) -> float:
+def auto_factor(y: np.ndarray, gamma: float, alpha: float = ALPHA) -> float:
     """The factor ``focal_scale="auto"`` picks for labels ``y`` (no sample weights)."""
-    loss = FocalLoss(gamma=gamma, alpha=ALPHA)
+    loss = FocalLoss(gamma=gamma, alpha=alpha)
     masses = np.bincount(y, minlength=2).astype(np.float64)
     return logistic_scale(loss, loss.init_score(y.astype(np.float64)), masses)
 
@@ -256,10 +275,10 @@ def adjusted_params(library: str, factor: float) -> dict[str, float]:
 def make_model(spec: FitSpec, params: dict[str, Any], y_train: np.ndarray) -> tuple[Any, float]:
     """The estimator of ``spec`` and the derivative scale it trains with (1 for built-ins)."""
     if spec.kind == "focal":
-        focal = {"focal_gamma": spec.gamma, "focal_alpha": ALPHA, "focal_scale": spec.scale}
+        focal = {"focal_gamma": spec.gamma, "focal_alpha": spec.alpha, "focal_scale": spec.scale}
         factor = 1.0
         if spec.adjusted:
-            factor = auto_factor(y_train, spec.gamma)
+            factor = auto_factor(y_train, spec.gamma, spec.alpha)
             params = {**params, **adjusted_params(spec.library, factor)}
         if spec.library == "lightgbm":
             from focalboost.lightgbm import FocalLGBMClassifier
@@ -330,15 +349,19 @@ def row_path(out: Path, dataset: str, split: int, library: str, variant: str) ->
     return out / "rows" / f"{dataset}__s{split}__{library}__{variant}.json"
 
 
-def run_fit(spec: FitSpec, dataset: Dataset, i: int, split: Split, n_estimators: int, out: Path) -> list[dict]:
+def run_fit(
+    spec: FitSpec, dataset: Dataset, i: int, split: Split, n_estimators: int, out: Path, run_id: int
+) -> list[dict]:
     params = tree_params(spec.library, n_estimators)
     model, factor = make_model(spec, params, split.y_train)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     model.fit(split.X_train, split.y_train)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    if spec.kind == "focal" and spec.scale != "auto" and not spec.adjusted:
+        factor = float(spec.scale)  # "factor": the derivative scale, or the regularizers' divisor
     if spec.kind == "focal" and spec.scale == "auto":
         factor = float(model.focal_scale_)
-        expected = auto_factor(split.y_train, spec.gamma)
+        expected = auto_factor(split.y_train, spec.gamma, spec.alpha)
         if not math.isclose(factor, expected, rel_tol=1e-9):
             raise RuntimeError(f"focal_scale_ {factor!r} differs from the auto factor computed here, {expected!r}")
     rows = []
@@ -354,6 +377,7 @@ def run_fit(spec: FitSpec, dataset: Dataset, i: int, split: Split, n_estimators:
             "fit": spec.name,
             "kind": spec.kind,
             "gamma": spec.gamma if spec.kind in ("focal", "catboost_focal") else None,
+            "alpha": spec.alpha if spec.kind in ("focal", "catboost_focal") else None,
             "focal_scale": spec.scale if spec.kind == "focal" else None,
             "factor": factor,
             "params": {**params, **(adjusted_params(spec.library, factor) if spec.adjusted else {})},
@@ -361,12 +385,13 @@ def run_fit(spec: FitSpec, dataset: Dataset, i: int, split: Split, n_estimators:
             "n_test": int(split.y_test.size),
             "positives_train": int(split.y_train.sum()),
             "positives_test": int(split.y_test.sum()),
+            "run": run_id,  # fit times compare within one run only
             "fit_wall_s": wall,
             "fit_cpu_s": cpu,
             **metrics(split.y_test, p, split.eta_test),
         }
         path = row_path(out, dataset.name, i, spec.library, variant)
-        path.write_text(json.dumps(row, indent=1))
+        path.write_text(json.dumps(row) + "\n")
         rows.append(row)
     return rows
 
@@ -384,9 +409,11 @@ def warm_up(libraries: tuple[str, ...]) -> None:
             model.predict_proba(X)
 
 
-def run(datasets: list[Dataset], libraries: tuple[str, ...], n_estimators: int, out: Path) -> None:
+def run(datasets: list[Dataset], libraries: tuple[str, ...], n_estimators: int, out: Path, run_id: int) -> int:
+    """Fit and measure every row not yet in ``out``; returns the number of fits made."""
     (out / "rows").mkdir(parents=True, exist_ok=True)
     warm_up(libraries)
+    fits = 0
     for dataset in datasets:
         print(f"== {dataset.name}: {dataset.description}", flush=True)
         for i, split in enumerate(dataset.splits()):
@@ -394,13 +421,15 @@ def run(datasets: list[Dataset], libraries: tuple[str, ...], n_estimators: int, 
                 for spec in fit_specs(library, dataset.gammas):
                     if all(row_path(out, dataset.name, i, library, v).exists() for v in spec.variants):
                         continue
-                    rows = run_fit(spec, dataset, i, split, n_estimators, out)
+                    rows = run_fit(spec, dataset, i, split, n_estimators, out, run_id)
+                    fits += 1
                     r = rows[0]
                     print(
                         f"   split {i} {library:8s} {spec.name:16s} fit {r['fit_wall_s']:6.2f} s  "
                         f"roc {r['roc_auc']:.4f} pr {r['pr_auc']:.4f} logloss {r['log_loss']:.4f} ece {r['ece']:.4f}",
                         flush=True,
                     )
+    return fits
 
 
 # -- aggregation -------------------------------------------------------------------------------------
@@ -428,6 +457,7 @@ class Table:
                     r[f"fit_{clock}_s"] / base[f"fit_{clock}_s"]
                     for r in rs
                     if (base := builtin_time.get((r["dataset"], r["split"], r["library"]))) is not None
+                    and base.get("run") == r.get("run")  # the load of a shared machine changes between runs
                 ]
                 m[f"time_{clock}"] = float(np.exp(np.mean(np.log(ratios)))) if ratios else float("nan")
             m["factor"] = float(np.mean([r["factor"] for r in rs]))
@@ -471,7 +501,7 @@ class Table:
 
 def _pm(pair: tuple[float, float], digits: int = 4) -> str:
     mean, se = pair
-    return f"{mean:+.{digits}f} ± {se:.{digits}f}"
+    return f"{mean:+.{digits}f}" + ("" if math.isnan(se) else f" ± {se:.{digits}f}")
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -486,6 +516,18 @@ MAIN_VARIANTS = (
     "focal_link",
     "focal_auto_posterior",
     "focal_adjreg_posterior",
+    "focal_s10_posterior",
+    "focal_s100_posterior",
+    "focal_g0.5_posterior",
+    "focal_a0.5_posterior",
+)
+SCALE_VARIANTS = (
+    "builtin",
+    "focal_posterior",
+    "focal_auto_posterior",
+    "focal_adjreg_posterior",
+    "focal_s10_posterior",
+    "focal_s100_posterior",
 )
 LABELS = {
     "builtin": "built-in log-loss",
@@ -495,14 +537,10 @@ LABELS = {
 
 
 def _label(variant: str) -> str:
-    if variant in LABELS:
-        return LABELS[variant]
-    fit, _, proba = variant.rpartition("_")
-    setting = {"focal": "scale 1", "focal_auto": 'scale "auto"', "focal_adjreg": "scale 1, adjusted reg."}.get(fit)
-    if setting is None:  # focal_g0.5, focal_g5_auto
-        gamma, _, auto = fit[len("focal_g") :].partition("_")
-        setting = f"γ={gamma}, " + ('scale "auto"' if auto else "scale 1")
-    return f"focal ({setting}), {proba}"
+    for spec in fit_specs("catboost", (0.5, GAMMA, 5.0)):
+        if variant in spec.variants:
+            return spec.label + ("" if spec.kind != "focal" else ", " + variant.rpartition("_")[2])
+    return variant
 
 
 def suite_table(t: Table, datasets: list[str], library: str, variants: list[str], with_eta: bool = False) -> list[str]:
@@ -593,18 +631,22 @@ def targets(t: Table, real: list[str], libraries: tuple[str, ...]) -> list[str]:
         for lib in ("xgboost", "catboost"):
             if lib not in libraries or (real[0], lib, "builtin") not in t.mean:
                 continue
-            base = t.suite(real, lib, "builtin", "pr_auc")
-            lines.append(f"| {lib} | {_label('builtin')} | {base:.4f} | | |")
+            base_pr = t.suite(real, lib, "builtin", "pr_auc")
+            lines.append(f"| {lib} | {_label('builtin')} | {base_pr:.4f} | | |")
             for v in (
                 "focal_posterior",
                 "focal_auto_posterior",
                 "focal_adjreg_posterior",
+                "focal_s10_posterior",
+                "focal_s100_posterior",
+                "focal_g0.5_posterior",
+                "focal_a0.5_posterior",
                 "weighted",
                 "catboost_focal",
             ):
                 if (real[0], lib, v) in t.mean:
                     pr = t.suite(real, lib, v, "pr_auc")
-                    ok = ("yes" if pr - base >= -0.005 else "**no**") if v == "focal_posterior" else ""
+                    ok = ("yes" if pr - base_pr >= -0.005 else "**no**") if v == "focal_posterior" else ""
                     diff = _pm(t.paired(real, lib, v, "builtin", "pr_auc"))
                     lines.append(f"| {lib} | {_label(v)} | {pr:.4f} | {diff} | {ok} |")
         lines.append("")
@@ -619,16 +661,17 @@ def scale_study(t: Table, real: list[str], libraries: tuple[str, ...]) -> list[s
         "",
         '"adjusted reg.": `focal_scale=1` with the Hessian-scale regularizers divided by the factor `"auto"` '
         "picks on that split (LightGBM `min_child_weight` (`reg_lambda` is 0); XGBoost `min_child_weight` and "
-        "`reg_lambda`; CatBoost `l2_leaf_reg`). Posterior probabilities; Δ: paired difference to `focal_scale=1` "
-        "± one standard error.",
+        "`reg_lambda`; CatBoost `l2_leaf_reg`); scale 10 and 100: constants. s: the derivative scale (for "
+        '"adjusted reg." the divisor of the regularizers), mean over splits. Posterior probabilities; Δ: paired '
+        "difference to `focal_scale=1` ± one standard error.",
         "",
-        "| suite | library | setting | auto factor | ROC-AUC | PR-AUC | log-loss | ECE | ΔPR-AUC | Δlog-loss |",
+        "| suite | library | setting | s | ROC-AUC | PR-AUC | log-loss | ECE | ΔPR-AUC | Δlog-loss |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     suites = [(s, n) for s, n in (("real", real), ("synthetic", [SYNTHETIC] if SYNTHETIC in t.datasets() else [])) if n]
     for suite, names in suites:
         for lib in libraries:
-            for v in ("builtin", "focal_posterior", "focal_auto_posterior", "focal_adjreg_posterior"):
+            for v in SCALE_VARIANTS:
                 if (names[0], lib, v) not in t.mean:
                     continue
                 cells = [_fmt(t.suite(names, lib, v, k)) for k in ("roc_auc", "pr_auc", "log_loss", "ece")]
@@ -706,7 +749,8 @@ def report(out: Path, datasets: list[Dataset], libraries: tuple[str, ...], runs:
     ]
     lines += [
         "Suite averages: each metric averaged over the splits of a data set, then over the data sets; fit "
-        "times are ratios to the built-in log-loss classifier on the same split, geometric means. ECE: "
+        "times are ratios to the built-in log-loss classifier on the same split in the same run, geometric "
+        "means (— where the built-in was fitted in another run). ECE: "
         f"{N_BINS} equal-width bins of P(y = 1) on [0, 1]. Log-loss: probabilities clipped to "
         f"[{LOG_CLIP:g}, 1 − {LOG_CLIP:g}].",
         "",
@@ -795,7 +839,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="output folder (required unless --quick)")
     parser.add_argument("--quick", action="store_true", help="smoke run: synthetic set, 1 split, 20 rounds")
     parser.add_argument("--report-only", action="store_true", help="write the tables from the rows in --out")
-    parser.add_argument("--repeats", type=int, default=1, help="repeats of the 3-fold splits of the real sets")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the 3-fold splits of the real sets")
     parser.add_argument("--only", nargs="+", choices=LIBRARIES, default=list(LIBRARIES))
     parser.add_argument("--note", default="", help="a remark on the machine, recorded with the run")
     args = parser.parse_args()
@@ -817,8 +861,9 @@ def main() -> None:
         runs = json.loads(log_path.read_text()) if log_path.exists() else []
         if not args.report_only:
             started, load_start, t0 = time.strftime("%Y-%m-%d %H:%M"), os.getloadavg(), time.perf_counter()
-            run(datasets, libraries, n_estimators, out)
-            command = "python benchmarks/bench_quality.py " + " ".join(sys.argv[1:])
+            fits = run(datasets, libraries, n_estimators, out, len(runs))
+            command = "python benchmarks/bench_quality.py " + shlex.join(sys.argv[1:])
+        if not args.report_only and fits:  # a resumed run with nothing left to fit leaves no record
             runs.append(
                 {
                     "command": command.strip(),
@@ -827,6 +872,7 @@ def main() -> None:
                     "load_start": "/".join(f"{x:.1f}" for x in load_start),
                     "load_end": "/".join(f"{x:.1f}" for x in os.getloadavg()),
                     "note": args.note,
+                    "fits": fits,
                 }
             )
             log_path.write_text(json.dumps(runs, indent=1))
