@@ -33,8 +33,8 @@ Usage::
     python benchmarks/bench_quality.py --quick                                # CI smoke run (< 1 min)
     python benchmarks/bench_quality.py --out DIR --report-only                # tables from DIR's rows
 
-The full mode writes one JSON file per (dataset, split, library, variant) under ``DIR/rows/`` as
-soon as it is measured and skips those already there, so an interrupted run resumes; then
+The full mode appends every (dataset, split, library, variant) row to ``DIR/rows.jsonl`` as soon
+as it is measured and skips those already there, so an interrupted run resumes; then
 ``DIR/quality.md`` (tables), ``DIR/rows.csv`` (every row) and ``DIR/reliability.png``.
 """
 
@@ -345,8 +345,19 @@ def metrics(y: np.ndarray, p: np.ndarray, eta: np.ndarray | None) -> dict[str, A
 
 
 # -- running ---------------------------------------------------------------------------------------
-def row_path(out: Path, dataset: str, split: int, library: str, variant: str) -> Path:
-    return out / "rows" / f"{dataset}__s{split}__{library}__{variant}.json"
+ROWS_FILE = "rows.jsonl"
+
+
+def row_key(row: dict) -> tuple[str, int, str, str]:
+    return row["dataset"], row["split"], row["library"], row["variant"]
+
+
+def append_rows(out: Path, rows: list[dict]) -> None:
+    """Append ``rows`` to ``DIR/rows.jsonl``, one JSON object a line, on disk before returning."""
+    with (out / ROWS_FILE).open("a") as f:
+        f.write("".join(json.dumps(row) + "\n" for row in rows))
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def run_fit(
@@ -390,9 +401,8 @@ def run_fit(
             "fit_cpu_s": cpu,
             **metrics(split.y_test, p, split.eta_test),
         }
-        path = row_path(out, dataset.name, i, spec.library, variant)
-        path.write_text(json.dumps(row) + "\n")
         rows.append(row)
+    append_rows(out, rows)  # the variants of one fit together: a killed run measures the fit again
     return rows
 
 
@@ -411,7 +421,8 @@ def warm_up(libraries: tuple[str, ...]) -> None:
 
 def run(datasets: list[Dataset], libraries: tuple[str, ...], n_estimators: int, out: Path, run_id: int) -> int:
     """Fit and measure every row not yet in ``out``; returns the number of fits made."""
-    (out / "rows").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    done = {row_key(r) for r in load_rows(out)}
     warm_up(libraries)
     fits = 0
     for dataset in datasets:
@@ -419,7 +430,7 @@ def run(datasets: list[Dataset], libraries: tuple[str, ...], n_estimators: int, 
         for i, split in enumerate(dataset.splits()):
             for library in libraries:
                 for spec in fit_specs(library, dataset.gammas):
-                    if all(row_path(out, dataset.name, i, library, v).exists() for v in spec.variants):
+                    if all((dataset.name, i, library, v) in done for v in spec.variants):
                         continue
                     rows = run_fit(spec, dataset, i, split, n_estimators, out, run_id)
                     fits += 1
@@ -707,7 +718,26 @@ def machine() -> str:
 
 
 def load_rows(out: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((out / "rows").glob("*.json"))]
+    """The rows of ``DIR/rows.jsonl``, the latest of each (dataset, split, library, variant). A last
+    line cut short by a killed run is dropped from the file (its fit is measured again); a damaged
+    line anywhere else is an error."""
+    path = out / ROWS_FILE
+    if not path.exists():
+        return []
+    text = path.read_text()
+    lines = text.split("\n")
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line:
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if n < len(lines):  # a complete line (a newline follows it) that does not parse
+                raise ValueError(f"{path}: line {n} is not a JSON row ({exc})") from exc
+            path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+            print(f"{path}: dropped an incomplete last line (a run killed while writing)", flush=True)
+    return list({row_key(r): r for r in rows}.values())  # a fit measured again: its latest rows
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
