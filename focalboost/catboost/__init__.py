@@ -109,7 +109,7 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
     ``predict`` returns labels in the caller's label space. The weighted mean focal loss
     (``"focal_loss"``, lower is better) is the default ``eval_metric`` and drives
     ``early_stopping_rounds``. ``X`` and ``eval_set`` are arrays or DataFrames (with
-    ``cat_features`` etc. as fit arguments), not Pools. CatBoost picks ``learning_rate=0.03``
+    ``cat_features`` etc. given to the constructor or to ``fit``), not Pools. CatBoost picks ``learning_rate=0.03``
     for Python objectives instead of its automatic choice: set it.
 
     Parameters
@@ -219,7 +219,7 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
             )
         if isinstance(X, Pool) or (eval_set is not None and any(isinstance(e, Pool) for e in _as_list(eval_set))):
             raise TypeError(
-                f"{type(self).__name__}.fit takes arrays or DataFrames (cat_features etc. as arguments), "
+                f"{type(self).__name__}.fit takes arrays or DataFrames (cat_features etc. as parameters), "
                 "not catboost.Pool: use focalboost.catboost.focal_objective with Pools"
             )
         params = super().get_params()

@@ -133,8 +133,6 @@ def sigmoid_focal_loss(
     ----------
     .. [1] Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
     .. [2] van Leeuwen et al., "A Note On The Stability Of The Focal Loss", TMLR.
-    .. [3] ``torch.nn.functional.cross_entropy``, whose ``ignore_index`` and weighted mean this
-       function follows (and reproduces for ``gamma=0``, ``epsilon=0``).
     .. [3] ``torchvision.ops.sigmoid_focal_loss``, whose signature and values (for ``epsilon=0``)
        this function reproduces.
 
@@ -323,6 +321,8 @@ def softmax_focal_loss(
     ----------
     .. [1] Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
     .. [2] van Leeuwen et al., "A Note On The Stability Of The Focal Loss", TMLR.
+    .. [3] ``torch.nn.functional.cross_entropy``, whose ``ignore_index`` and weighted mean this
+       function follows (and reproduces for ``gamma=0``, ``epsilon=0``).
 
     Examples
     --------
