@@ -1,9 +1,10 @@
-"""Fixtures shared by the test modules: the fast path on and off, the input's array library, and
-the numba marker."""
+"""Fixtures shared by the test modules: the fast path on and off, the input's array library, the
+numba marker, and a local Dask cluster."""
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 from typing import Any
 
 import numpy as np
@@ -69,3 +70,22 @@ def array_library(request) -> ArrayLibrary:
     if request.param == "torch" and importlib.util.find_spec("torch") is None:
         pytest.skip("torch is not installed")
     return ArrayLibrary(request.param)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A Dask client on a 2-worker ``LocalCluster`` (processes, loopback only), one per test module."""
+    distributed = pytest.importorskip("distributed")
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c

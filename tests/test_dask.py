@@ -3,7 +3,6 @@ single-machine models, the global init score, Dask in and out, errors, and the G
 
 from __future__ import annotations
 
-import logging
 import pickle
 import warnings
 
@@ -17,7 +16,6 @@ pytest.importorskip("xgboost")
 import dask.array as da  # noqa: E402
 import dask.dataframe as dd  # noqa: E402
 import pandas as pd  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
@@ -30,22 +28,6 @@ from focalboost.xgboost._native import _SklearnObjective as XGBObjective  # noqa
 N_ROUNDS = 30
 LGBM_KW = {"n_estimators": N_ROUNDS, "num_leaves": 15, "verbose": -1, "random_state": 0}
 XGB_KW = {"n_estimators": N_ROUNDS, "max_depth": 4, "tree_method": "hist", "random_state": 0}
-
-
-@pytest.fixture(scope="module")
-def client():
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
 
 
 def _data(n_classes: int, n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,6 @@ misapplied now do what they say. Each group says what the code did before."""
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import subprocess
@@ -50,26 +49,6 @@ def _make(lib: str, **params: Any) -> Any:
         return FocalXGBClassifier(n_estimators=3, max_depth=2, n_jobs=1, **params)
     quiet = dict(verbose=False, allow_writing_files=False)
     return FocalCatBoostClassifier(iterations=3, depth=2, thread_count=1, **quiet, **params)
-
-
-@pytest.fixture(scope="module")
-def client():
-    """A 2-worker LocalCluster (processes, loopback), as in test_dask.py."""
-    pytest.importorskip("distributed")
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
 
 
 def _make_dask(kind: str, client: Any, **params: Any) -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import subprocess
 import sys
 import textwrap
@@ -152,24 +151,6 @@ def _dask(lib: str, k: int, route: str, X: np.ndarray, y: np.ndarray, X_test: np
     model.client = client
     model.fit(dX, dy)
     return model.get_booster(), model.predict(dX_test, output_margin=True).compute(), None
-
-
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
 
 
 # What a user of the plain library runs: load the file, predict. focalboost is blocked in
