@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     for line in ratios:
         print(f"#   {line}")
     if kernels is not None:
-        # Per core: CPU seconds with one kernel thread, so that other jobs on the machine do not
+        # Per core: CPU seconds with one kernel thread, so that other processes on the machine do not
         # enter the comparison (wall-clock ratios above also credit the kernel's second thread).
         with config_context(threads=1):
             print()

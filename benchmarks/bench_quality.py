@@ -29,7 +29,7 @@ library's defaults; one thread per fit.
 
 Usage::
 
-    python benchmarks/bench_quality.py --out benchmarks/results/quality      # full suite
+    python benchmarks/bench_quality.py --out runs/quality                     # full suite
     python benchmarks/bench_quality.py --quick                                # CI smoke run (< 1 min)
     python benchmarks/bench_quality.py --out DIR --report-only                # tables from DIR's rows
 

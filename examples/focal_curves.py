@@ -8,7 +8,7 @@ one (ε = 1e-3). Over p, autograd of ``(1 − p)^γ`` at p = 1 is
 autograd of torchvision's formula turns NaN once σ(x) rounds to 1 in float32 (x ≳ 17), while
 focalboost's closed-form derivative stays finite::
 
-    python examples/focal_curves.py --out results/focal_curves.png
+    python examples/focal_curves.py --out runs/focal_curves.png
 """
 
 import argparse
