@@ -287,3 +287,18 @@ def test_lightgbm_contributions_add_up_to_the_raw_score(client, n_classes):
     np.testing.assert_allclose(total.reshape(raw.shape), raw, rtol=1e-9, atol=1e-9)
     leaves = model.predict(dX, pred_leaf=True).compute()
     assert leaves.shape[0] == 1200 and leaves.dtype.kind == "i"
+
+
+def test_dart_margins_through_a_dmatrix(client):
+    # XGBoost 3.2's inplace_predict returns wrong margins for a DART booster given a base_margin;
+    # a binary DART booster cannot hold the init score, so each partition is given it that way.
+    import xgboost as xgb
+
+    X, y = _data(2)
+    model = _dask_model("xgb", client, booster="dart", rate_drop=0.2)
+    with pytest.warns(UserWarning, match="cannot hold the init score"):
+        model.fit(da.from_array(X, chunks=750), da.from_array(y, chunks=750))
+    booster = model.get_booster()
+    expected = booster.predict(xgb.DMatrix(X, base_margin=np.full(len(X), model.init_score_)), output_margin=True)
+    proba = model.predict_proba(da.from_array(X, chunks=500)).compute()
+    np.testing.assert_allclose(proba, model.focal_loss_.predict_proba(expected), rtol=1e-6, atol=1e-7)

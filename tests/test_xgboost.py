@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
@@ -163,3 +165,41 @@ def test_objective_must_stay_default():
         FocalXGBClassifier(objective="binary:hinge").fit(X, y)
     with pytest.raises(ValueError, match="objective must be None"):
         FocalXGBClassifier(objective="binary:logistic").fit(X, y)  # not ignored: the focal loss is the objective
+
+
+def _dart_reference(booster, X, start):
+    """``start`` plus the DART-weighted sum of the trees' leaf values, read from the model's JSON
+    (independent of XGBoost's prediction code); ``start`` of shape ``(n,)`` or ``(n, K)``."""
+    import json
+
+    import xgboost as xgb
+
+    model = json.loads(booster.save_raw("json"))["learner"]["gradient_booster"]
+    trees, weights = model["gbtree"]["model"]["trees"], model["weight_drop"]
+    groups = model["gbtree"]["model"]["tree_info"]
+    leaves = booster.predict(xgb.DMatrix(X), pred_leaf=True).reshape(len(X), -1).astype(int)
+    out = np.array(start, dtype=np.float64, copy=True).reshape(len(X), -1)
+    for t, tree in enumerate(trees):
+        out[:, groups[t]] += weights[t] * np.asarray(tree["split_conditions"], dtype=np.float64)[leaves[:, t]]
+    return out[:, 0] if np.ndim(start) == 1 else out
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_dart_margins_are_the_weighted_trees_plus_the_init_score(n_classes):
+    # XGBoost 3.2's inplace_predict (XGBModel.predict's path) returns wrong margins for a DART
+    # booster given a base_margin: the estimator, which hands the init score over as base_margin
+    # where the booster cannot hold it, predicted margins off by up to 7 before.
+    X, y = make_classification(600, 6, n_informative=4, n_classes=n_classes, weights=None, random_state=0)
+    model = FocalXGBClassifier(booster="dart", rate_drop=0.2, n_estimators=12, max_depth=3, random_state=0)
+    with pytest.warns(UserWarning, match="cannot hold the init score") if n_classes == 2 else nullcontext():
+        model.fit(X, y)
+    init = np.asarray(model.init_score_)
+    offset = np.random.default_rng(0).normal(size=(len(X),) if n_classes == 2 else (len(X), n_classes))
+    for base_margin in (None, offset):
+        start = np.broadcast_to(init, offset.shape) + (0 if base_margin is None else base_margin)
+        if n_classes > 2 and base_margin is None:  # the booster holds the init score in base_score
+            start = np.broadcast_to(np.asarray(init, dtype=np.float32), offset.shape)
+        expected = _dart_reference(model.get_booster(), X, start)
+        raw = model.predict(X, output_margin=True, base_margin=base_margin)
+        np.testing.assert_allclose(raw, expected, rtol=1e-5, atol=1e-5)
+

@@ -368,7 +368,8 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
         """
         baked = getattr(self, "_focal_baked", False)
         rng = iteration_range or (0, 0)
-        raw = _xgb_margins(self.get_booster(), X, self.init_score_, validate_features, rng, baked)
+        dart = self.booster == "dart"
+        raw = _xgb_margins(self.get_booster(), X, self.init_score_, validate_features, rng, baked, dart)
         if baked and rng[0] > 0 and np.ndim(self.init_score_) == 0:
             raw = raw + self.init_score_  # a binary booster holds it in the skipped first tree
         return raw if base_margin is None else raw + _as_array(base_margin)

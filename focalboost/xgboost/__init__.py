@@ -37,6 +37,7 @@ from ._native import (
     _SklearnMetric,
     _SklearnObjective,
     apply_init_score,
+    dart_margins,
     focal_metric,
     focal_objective,
     with_init_score,
@@ -259,17 +260,41 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
             return None if base_margin is None else add_offset(np.zeros(num_samples(X)), base_margin, flat_order="C")
         return add_offset(constant_rows(num_samples(X), self.init_score_), base_margin, flat_order="C")
 
+    def _iteration_range(self, iteration_range: Any) -> Any:
+        """The rounds ``predict`` uses, as :meth:`xgboost.XGBModel.predict` picks them: all, or up to
+        the best iteration after early stopping."""
+        if iteration_range is None or iteration_range[1] == 0:
+            try:
+                return (0, self.best_iteration + 1)
+            except AttributeError:
+                return (0, 0)
+        return iteration_range
+
     def _raw(self, X: Any, validate_features: bool, base_margin: Any, iteration_range: Any) -> np.ndarray:
         """Raw margins, init score included."""
         check_is_fitted(self)
-        raw = xgb.XGBModel.predict(
-            self,
-            X,
-            output_margin=True,
-            validate_features=validate_features,
-            base_margin=self._margin(X, base_margin, iteration_range),
-            iteration_range=iteration_range,
-        )
+        margin = self._margin(X, base_margin, iteration_range)
+        if margin is not None and self.booster == "dart":  # XGBoost's inplace_predict gets these wrong
+            raw = dart_margins(
+                self.get_booster(),
+                X,
+                margin,
+                iteration_range=self._iteration_range(iteration_range),
+                validate_features=validate_features,
+                missing=self.missing,
+                nthread=self.n_jobs,
+                feature_types=self.feature_types,
+                enable_categorical=self.enable_categorical,
+            )
+        else:
+            raw = xgb.XGBModel.predict(
+                self,
+                X,
+                output_margin=True,
+                validate_features=validate_features,
+                base_margin=margin,
+                iteration_range=iteration_range,
+            )
         raw = np.asarray(raw, dtype=np.float64)
         skips_first = iteration_range is not None and iteration_range[0] > 0
         if skips_first and getattr(self, "_focal_baked", False) and np.ndim(self.init_score_) == 0:

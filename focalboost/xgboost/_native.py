@@ -232,6 +232,24 @@ def apply_init_score(train_set: xgb.DMatrix, *eval_sets: xgb.DMatrix, objective:
 
 
 # -- the init score inside the booster ---------------------------------------------------------------
+def dart_margins(
+    booster: xgb.Booster, X: Any, base_margin: Any, *, iteration_range: Any, validate_features: bool, **dmatrix: Any
+) -> np.ndarray:
+    """Raw margins of a DART ``booster`` on ``X`` plus ``base_margin``, through a DMatrix.
+
+    ``inplace_predict`` (what ``XGBModel.predict`` uses) returns wrong margins for DART boosters
+    given a ``base_margin`` in XGBoost 3.2: a 10-round binary model was off by up to 7, while the
+    DMatrix prediction equals ``base_margin`` plus the weighted sum of the trees' leaves.
+    ``dmatrix``: further DMatrix arguments (``missing``, ``enable_categorical``, ...).
+    """
+    data = xgb.DMatrix(X, base_margin=base_margin, **dmatrix)
+    rng = (0, 0) if iteration_range is None else tuple(iteration_range)
+    return np.asarray(
+        booster.predict(data, output_margin=True, iteration_range=rng, validate_features=validate_features),
+        dtype=np.float64,
+    )
+
+
 def _f32(value: float) -> float:
     """``value`` rounded to float32, as a Python float that writes back exactly."""
     return float(np.float32(value))
