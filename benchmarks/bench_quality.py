@@ -724,19 +724,17 @@ def load_rows(out: Path) -> list[dict]:
     path = out / ROWS_FILE
     if not path.exists():
         return []
-    text = path.read_text()
-    lines = text.split("\n")
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1  # what follows the last newline was cut short by a killed run
+    if end < len(data):
+        os.truncate(path, end)  # in place: the complete rows are never rewritten
+        print(f"{path}: dropped an incomplete last line (a run killed while writing)", flush=True)
     rows = []
-    for n, line in enumerate(lines, 1):
-        if not line:
-            continue
+    for n, line in enumerate(data[:end].decode().split("\n")[:-1], 1):
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            if n < len(lines):  # a complete line (a newline follows it) that does not parse
-                raise ValueError(f"{path}: line {n} is not a JSON row ({exc})") from exc
-            path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-            print(f"{path}: dropped an incomplete last line (a run killed while writing)", flush=True)
+            raise ValueError(f"{path}: line {n} is not a JSON row ({exc})") from exc
     return list({row_key(r): r for r in rows}.values())  # a fit measured again: its latest rows
 
 
@@ -891,11 +889,14 @@ def main() -> None:
         runs = json.loads(log_path.read_text()) if log_path.exists() else []
         if not args.report_only:
             started, load_start, t0 = time.strftime("%Y-%m-%d %H:%M"), os.getloadavg(), time.perf_counter()
-            fits = run(datasets, libraries, n_estimators, out, len(runs))
+            # A new id also after a killed run, whose rows are saved but whose record is not.
+            run_id = max([len(runs)] + [r["run"] + 1 for r in load_rows(out)])
+            fits = run(datasets, libraries, n_estimators, out, run_id)
             command = "python benchmarks/bench_quality.py " + shlex.join(sys.argv[1:])
         if not args.report_only and fits:  # a resumed run with nothing left to fit leaves no record
             runs.append(
                 {
+                    "run": run_id,
                     "command": command.strip(),
                     "wall_s": time.perf_counter() - t0,
                     "started": started,
@@ -905,7 +906,9 @@ def main() -> None:
                     "fits": fits,
                 }
             )
-            log_path.write_text(json.dumps(runs, indent=1))
+            tmp_path = log_path.with_name(log_path.name + ".tmp")
+            tmp_path.write_text(json.dumps(runs, indent=1))
+            os.replace(tmp_path, log_path)  # a kill leaves the old record or the new one, never half
         text = report(out, datasets, libraries, runs)
         if args.quick or args.out is None:
             print(text)

@@ -30,7 +30,8 @@ every new loss setting and dtype compiles the fused kernels again.
 
 The results go to ``OUT/gpu_check.json`` and ``OUT/gpu_check.md`` (one table per step),
 rewritten whenever a step reports, so a run killed midway still leaves everything measured until
-then; every step's output goes to ``OUT/gpu_check.log``. The exit status is 1 when a step
+then; every step's output goes to ``OUT/gpu_check.log``. A rerun into the same folder first
+moves the last run's three files to ``gpu_check.prev.*``. The exit status is 1 when a step
 failed, broke or ran out of time, else 0.
 
 What a bare GPU machine lacks travels in one folder, ``.gpu-carry`` at the repository root
@@ -509,6 +510,8 @@ def step_study(ctx: dict[str, Any], report: Reporter) -> None:
     scale = len(full.train_images) / len(epoch_data.train_images)  # 1 except in the dry run
     paper = grid(losses=list(PAPER_LOSSES), noises=list(PAPER_NOISES), epochs=PAPER_EPOCHS)
     chunks = math.ceil(len(paper) / members)
+    if device.type == "cuda":  # before auto_members, which resets the peak for its own measurement
+        result["peak_memory_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
     result.update(
         ensemble_epoch_s=epoch_s,
         ensemble_epoch_train_images=len(epoch_data.train_images),
@@ -524,8 +527,6 @@ def step_study(ctx: dict[str, Any], report: Reporter) -> None:
     if len(paper) != 810:
         report.finish("failed", reason=f"the paper grid has {len(paper)} runs, expected 810", result=result)
         return
-    if device.type == "cuda":
-        result["peak_memory_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
     claim = "dry run" if dry else ("met" if result["speedup_claim_met"] else "NOT met")
     summary = (f"{members} members × {steps} steps: batched {result['batched_s']:.2f} s, one by one "
                f"{result['sequential_s']:.2f} s, {result['speedup']:.1f}x (claim ≥ {SPEEDUP_CLAIM:.0f}x: {claim}); "
@@ -642,6 +643,11 @@ class Check:
         self.args = args
         self.out = Path(args.out)
         self.out.mkdir(parents=True, exist_ok=True)
+        for ext in ("json", "md", "log"):  # a rerun into the same folder keeps the last run's results
+            old = self.out / f"gpu_check.{ext}"
+            if old.exists():
+                os.replace(old, self.out / f"gpu_check.prev.{ext}")
+                print(f"gpu_check: the previous {old.name} is now gpu_check.prev.{ext}", flush=True)
         self.tmp = Path(tempfile.mkdtemp(prefix="gpu_check-"))
         self.log_path = self.out / "gpu_check.log"
         self.log_path.write_text("")
