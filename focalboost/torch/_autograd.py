@@ -55,8 +55,11 @@ class BinaryLoss(torch.autograd.Function):
         x, y, w = ctx.saved_tensors
         c = grad_out / x.numel() if ctx.reduction == "mean" else grad_out
         gx = gy = None
+        # The forward's gradient is used once and let go (a retained graph's second backward
+        # recomputes it), so that it does not live on with the graph.
+        hint, ctx.grad_hint = ctx.grad_hint, None
         if ctx.needs_input_grad[0]:
-            gx = BinaryGrad.apply(x, y, w, c, ctx.prm, ctx.grad_hint)
+            gx = BinaryGrad.apply(x, y, w, c, ctx.prm, hint)
         if ctx.needs_input_grad[1]:
             # L is linear in y: ∂L/∂y = L(x, 1) − L(x, 0), from the closed form (differentiable).
             one = torch.ones_like(x)
@@ -121,9 +124,10 @@ class SoftmaxLoss(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple:
         z, y, keep, alpha = ctx.saved_tensors
         gz = None
+        hint, ctx.grad_hint = ctx.grad_hint, None  # used once, as in BinaryLoss.backward
         if ctx.needs_input_grad[0]:
-            if ctx.grad_hint is not None:
-                gz = ctx.grad_hint * grad_out[:, None]
+            if hint is not None:
+                gz = hint * grad_out[:, None]
             else:
                 gz = dispatch.torch_softmax(z, y, keep, alpha, ctx.prm, ("grad",), scale=grad_out)[0]
         return gz, None, None, None, None
