@@ -110,6 +110,7 @@ def binary_focal(
         if x.dtype == _FLOAT32:
             out = binary_focal(y, x.astype(np.float64), w, xp=np, loss=loss, gradient=gradient, hessian=hessian, **kw)
             return _to_float32(out)
+        y = y.astype(x.dtype, copy=False)  # float32 labels (LightGBM's): computed in x's precision, as the kernel does
         with np.errstate(over="ignore", invalid="ignore"):  # masked overflow, see binary.binary_focal
             out = _binary.binary_focal(y, x, xp=xp, loss=loss, gradient=gradient, hessian=hessian, **kw)
     else:
