@@ -91,7 +91,7 @@ def _class_logits(tau: np.ndarray, gamma: float, epsilon: float) -> np.ndarray:
 def _total(nu: np.ndarray, log_mass: np.ndarray, gamma: float, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
     """``π_c(ν)`` for each ``ν`` (rows) and ``Σ_c π_c(ν) − 1`` (decreasing in ``ν``)."""
     u = _class_logits(nu[:, None] - log_mass[None, :], gamma, epsilon)
-    pi = np.exp(-np.logaddexp(0.0, -u))  # σ(u), stably
+    pi = sigmoid_parts(u, np)[0]  # σ(u)
     return pi, pi.sum(axis=1) - 1.0
 
 

@@ -370,9 +370,7 @@ def posterior(z: Array, *, gamma: float, epsilon: float, alpha: Array | None, xp
     >>> eta.shape, float(eta.sum())
     ((1, 3), 1.0)
     """
-    v = _posterior_scores(z, gamma, epsilon, alpha, xp)
-    e, _, o_k, _ = _exp_shifted(v, xp)
-    return e / (1.0 + o_k)
+    return softmax(_posterior_scores(z, gamma, epsilon, alpha, xp), xp)
 
 
 def log_posterior(z: Array, *, gamma: float, epsilon: float, alpha: Array | None, xp: Any) -> Array:
@@ -383,9 +381,7 @@ def log_posterior(z: Array, *, gamma: float, epsilon: float, alpha: Array | None
     ``−10⁴``, not ``−∞``. Finite for every finite ``z``; exact unless it is below about
     ``−max/2`` (a class trailing by more than ``max / (2 max(γ, 1))``), where it saturates.
     """
-    v = _posterior_scores(z, gamma, epsilon, alpha, xp)
-    _, _, o_k, m = _exp_shifted(v, xp)
-    return (v - m) - xp.log1p(o_k)
+    return log_softmax(_posterior_scores(z, gamma, epsilon, alpha, xp), xp)
 
 
 def make_focal_row(class_term: Any, entry_terms: Any, combine_hessian: Any) -> Any:
