@@ -302,3 +302,25 @@ def test_dart_margins_through_a_dmatrix(client):
     expected = booster.predict(xgb.DMatrix(X, base_margin=np.full(len(X), model.init_score_)), output_margin=True)
     proba = model.predict_proba(da.from_array(X, chunks=500)).compute()
     np.testing.assert_allclose(proba, model.focal_loss_.predict_proba(expected), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_xgboost_predicts_with_the_best_iteration_after_early_stopping(client, n_classes):
+    # As xgboost.dask.DaskXGBClassifier and FocalXGBClassifier do; all rounds were used before.
+    import xgboost as xgb
+
+    X, y = _data(n_classes)
+    Xv, yv = _data(n_classes, n=1000, seed=1)
+    model = _dask_model("xgb", client, learning_rate=0.8, early_stopping_rounds=3)
+    model.set_params(n_estimators=200)
+    model.fit(
+        da.from_array(X, chunks=750),
+        da.from_array(y, chunks=750),
+        eval_set=[(da.from_array(Xv, chunks=500), da.from_array(yv, chunks=500))],
+    )
+    best, rounds = model.best_iteration, model.get_booster().num_boosted_rounds()
+    assert best + 1 < rounds, (best, rounds)  # stopped early, with rounds after the best one
+    booster = model.get_booster()
+    expected = booster.predict(xgb.DMatrix(Xv), output_margin=True, iteration_range=(0, best + 1))
+    proba = model.predict_proba(da.from_array(Xv, chunks=500)).compute()
+    np.testing.assert_allclose(proba, model.focal_loss_.predict_proba(expected), rtol=1e-6, atol=1e-7)

@@ -13,7 +13,6 @@ which prediction adds back; ``predict_proba`` returns probabilities of shape
 from __future__ import annotations
 
 import inspect
-import warnings
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,8 @@ from ..lightgbm._native import with_init_score as _lgb_with_init_score
 from ..xgboost import _SHADOWS as _XGB_SHADOWS
 from ..xgboost import _wrapper_params as _xgb_wrapper_params
 from ..xgboost._native import _SklearnObjective as _XGBObjective
-from ..xgboost._native import with_init_score as _xgb_with_init_score
+from ..xgboost._native import bake_init_score as _xgb_bake
+from ..xgboost._native import predict_rounds
 from ._collections import (
     _as_array,
     _blockwise,
@@ -345,18 +345,7 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
         self.classes_, self.n_classes_ = classes, int(classes.size)
         self.init_score_, self.focal_loss_, self.focal_scale_ = init, loss, scale
         # The init score into the booster, so that get_booster() (and its saved file) predicts on its own.
-        booster = self.get_booster()
-        self._focal_baked = False
-        try:
-            self._Booster = _xgb_with_init_score(booster, init, num_iteration=booster.num_boosted_rounds())
-            self._focal_baked = True
-        except ValueError as exc:
-            warnings.warn(
-                f"{type(self).__name__}: the booster cannot hold the init score ({exc}); this estimator adds it "
-                "at prediction, but a booster saved from it predicts without it",
-                UserWarning,
-                stacklevel=2,
-            )
+        self._Booster, self._focal_baked = _xgb_bake(self.get_booster(), init, type(self).__name__, stacklevel=2)
         return self
 
     def _raw(self, X: Any, base_margin: Any, validate_features: bool, iteration_range: Any) -> Any:
@@ -367,9 +356,8 @@ class FocalDaskXGBClassifier(FocalClassifierMixin, DaskXGBClassifier):
         over); the caller's ``base_margin`` is added afterwards.
         """
         baked = getattr(self, "_focal_baked", False)
-        rng = iteration_range or (0, 0)
-        dart = self.booster == "dart"
-        raw = _xgb_margins(self.get_booster(), X, self.init_score_, validate_features, rng, baked, dart)
+        rng = predict_rounds(self, iteration_range)  # the best iteration after early stopping, as in xgboost.dask
+        raw = _xgb_margins(self.get_booster(), X, self.init_score_, validate_features, rng, baked)
         if baked and rng[0] > 0 and np.ndim(self.init_score_) == 0:
             raw = raw + self.init_score_  # a binary booster holds it in the skipped first tree
         return raw if base_margin is None else raw + _as_array(base_margin)

@@ -17,7 +17,7 @@ import xgboost as xgb
 from .._boosting import decision, probabilities
 from .._loss import BaseFocalLoss
 from .._validation import PROBA_KINDS, check_choice
-from ..xgboost._native import dart_margins
+from ..xgboost._native import dmatrix_margins
 
 
 # -- classes, labels and the start, in one pass ---------------------------------------------------
@@ -183,45 +183,36 @@ def _constant_like(ref: Any, init: float | np.ndarray) -> Any:
     )
 
 
-def _margin_block(
-    block: Any, booster: xgb.Booster, init: np.ndarray, validate: bool, rng: Any, baked: bool, dart: bool
-) -> Any:
-    # A booster that holds the init score predicts from it; another one is given it as base_margin
-    # (through a DMatrix for DART, where XGBoost's inplace_predict mishandles base_margin).
-    if not baked and dart:
-        margin = _constant_block(block, init)
-        raw = dart_margins(booster, block, margin, iteration_range=rng, validate_features=validate)
-    else:
+def _margin_block(block: Any, booster: xgb.Booster, init: np.ndarray, validate: bool, rng: Any, baked: bool) -> Any:
+    # A booster that holds the init score predicts from it; one that cannot hold it (DART) is given
+    # it as base_margin, through a DMatrix (XGBoost's inplace_predict mishandles that case).
+    if baked:
         raw = booster.inplace_predict(
-            block,
-            iteration_range=rng,
-            predict_type="margin",
-            base_margin=None if baked else _constant_block(block, init),
-            validate_features=validate,
-            strict_shape=init.ndim > 0,
+            block, iteration_range=rng, predict_type="margin", validate_features=validate, strict_shape=init.ndim > 0
         )
+    else:
+        margin = _constant_block(block, init)
+        raw = dmatrix_margins(booster, block, margin, iteration_range=rng, validate_features=validate)
     raw = np.asarray(raw, dtype=np.float64).reshape(block.shape[0], -1)
     return raw[:, 0] if init.ndim == 0 else raw
 
 
-def _xgb_margins(
-    booster: xgb.Booster, X: Any, init: Any, validate: bool, rng: Any, baked: bool, dart: bool = False
-) -> da.Array:
+def _xgb_margins(booster: xgb.Booster, X: Any, init: Any, validate: bool, rng: Any, baked: bool) -> da.Array:
     """Raw margins of ``X`` (Array or DataFrame), init score included, partition by partition."""
     init_arr = np.asarray(init, dtype=np.float64)
     k = init_arr.size
     if isinstance(X, dd.DataFrame):
         X = X.map_partitions(
             lambda p: pd.DataFrame(
-                _margin_block(p, booster, init_arr, validate, rng, baked, dart).reshape(len(p), -1), index=p.index
+                _margin_block(p, booster, init_arr, validate, rng, baked).reshape(len(p), -1), index=p.index
             ),
             meta=pd.DataFrame({j: pd.Series(dtype="f8") for j in range(1 if init_arr.ndim == 0 else k)}),
-        ).to_dask_array(lengths=True)
+        ).to_dask_array()  # lengths=True would predict every partition now, and again at compute
         return X[:, 0] if init_arr.ndim == 0 else X
     if not isinstance(X, da.Array):
         raise TypeError(f"X must be a Dask Array or DataFrame, got {type(X).__name__}")
     X = X.rechunk({1: -1})
-    args = (booster, init_arr, validate, rng, baked, dart)
+    args = (booster, init_arr, validate, rng, baked)
     if init_arr.ndim == 0:
         return X.map_blocks(_margin_block, *args, dtype=np.float64, drop_axis=1)
     return X.map_blocks(_margin_block, *args, dtype=np.float64, chunks=(X.chunks[0], (k,)))

@@ -7,7 +7,6 @@ Requires ``xgboost >= 2`` (the ``xgboost`` extra).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -37,9 +36,11 @@ from ._native import (
     _SklearnMetric,
     _SklearnObjective,
     apply_init_score,
-    dart_margins,
+    bake_init_score,
+    dmatrix_margins,
     focal_metric,
     focal_objective,
+    predict_rounds,
     with_init_score,
 )
 
@@ -236,20 +237,11 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
         return self
 
     def _bake_init_score(self) -> None:
-        """The init score into the booster (all rounds kept), or a warning where its format
-        cannot hold it (a binary DART or a gblinear booster): then prediction adds it."""
-        booster = self.get_booster()
-        try:
-            self._Booster = with_init_score(booster, self.init_score_, num_iteration=booster.num_boosted_rounds())
-        except ValueError as exc:
-            warnings.warn(
-                f"{type(self).__name__}: the booster cannot hold the init score ({exc}); this estimator adds it "
-                "at prediction, but a booster saved from it predicts without it",
-                UserWarning,
-                stacklevel=3,
-            )
-            return
-        self._focal_baked = True
+        """The init score into the booster, or a warning where it cannot hold it (see
+        :func:`~focalboost.xgboost._native.bake_init_score`): then prediction adds it."""
+        self._Booster, self._focal_baked = bake_init_score(
+            self.get_booster(), self.init_score_, type(self).__name__, stacklevel=3
+        )
 
     def _margin(self, X: Any, base_margin: Any, iteration_range: Any) -> np.ndarray | None:
         """The ``base_margin`` to predict with: none when the booster holds the init score (but a
@@ -260,26 +252,16 @@ class FocalXGBClassifier(xgb.XGBClassifier, FocalClassifierMixin):
             return None if base_margin is None else add_offset(np.zeros(num_samples(X)), base_margin, flat_order="C")
         return add_offset(constant_rows(num_samples(X), self.init_score_), base_margin, flat_order="C")
 
-    def _iteration_range(self, iteration_range: Any) -> Any:
-        """The rounds ``predict`` uses, as :meth:`xgboost.XGBModel.predict` picks them: all, or up to
-        the best iteration after early stopping."""
-        if iteration_range is None or iteration_range[1] == 0:
-            try:
-                return (0, self.best_iteration + 1)
-            except AttributeError:
-                return (0, 0)
-        return iteration_range
-
     def _raw(self, X: Any, validate_features: bool, base_margin: Any, iteration_range: Any) -> np.ndarray:
         """Raw margins, init score included."""
         check_is_fitted(self)
         margin = self._margin(X, base_margin, iteration_range)
         if margin is not None and self.booster == "dart":  # XGBoost's inplace_predict gets these wrong
-            raw = dart_margins(
+            raw = dmatrix_margins(
                 self.get_booster(),
                 X,
                 margin,
-                iteration_range=self._iteration_range(iteration_range),
+                iteration_range=predict_rounds(self, iteration_range),
                 validate_features=validate_features,
                 missing=self.missing,
                 nthread=self.n_jobs,

@@ -12,6 +12,7 @@ DMatrix, so the default never leaks in.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import numpy as np
@@ -232,22 +233,49 @@ def apply_init_score(train_set: xgb.DMatrix, *eval_sets: xgb.DMatrix, objective:
 
 
 # -- the init score inside the booster ---------------------------------------------------------------
-def dart_margins(
-    booster: xgb.Booster, X: Any, base_margin: Any, *, iteration_range: Any, validate_features: bool, **dmatrix: Any
-) -> np.ndarray:
-    """Raw margins of a DART ``booster`` on ``X`` plus ``base_margin``, through a DMatrix.
+def bake_init_score(booster: xgb.Booster, init: Any, owner: str, stacklevel: int) -> tuple[xgb.Booster, bool]:
+    """``(booster with the init score, True)`` (:func:`with_init_score`, all rounds kept), or, where
+    the booster's format cannot hold it (a binary DART or a gblinear booster), ``(booster, False)``
+    and a warning that ``owner`` adds it at prediction."""
+    try:
+        return with_init_score(booster, init, num_iteration=booster.num_boosted_rounds()), True
+    except ValueError as exc:
+        warnings.warn(
+            f"{owner}: the booster cannot hold the init score ({exc}); this estimator adds it at prediction, "
+            "but a booster saved from it predicts without it",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+        return booster, False
 
+
+def predict_rounds(model: Any, iteration_range: Any) -> tuple[int, int]:
+    """The rounds an estimator's ``predict`` uses, as :meth:`xgboost.XGBModel.predict` picks them:
+    ``iteration_range`` when given, else up to the best iteration after early stopping, else all."""
+    if iteration_range is not None and iteration_range[1] != 0:
+        return tuple(iteration_range)
+    try:
+        return (0, model.best_iteration + 1)
+    except AttributeError:  # no early stopping
+        return (0, 0)
+
+
+def dmatrix_margins(
+    booster: xgb.Booster, X: Any, base_margin: Any, *, iteration_range: tuple[int, int], validate_features: bool,
+    **dmatrix: Any,
+) -> np.ndarray:
+    """Raw margins of ``booster`` on ``X`` plus ``base_margin``, through a DMatrix.
+
+    For boosters that cannot hold the init score (DART) or get a caller's ``base_margin``:
     ``inplace_predict`` (what ``XGBModel.predict`` uses) returns wrong margins for DART boosters
-    given a ``base_margin`` in XGBoost 3.2: a 10-round binary model was off by up to 7, while the
+    given a ``base_margin`` in XGBoost 3.2 (a 10-round binary model was off by up to 7), while the
     DMatrix prediction equals ``base_margin`` plus the weighted sum of the trees' leaves.
     ``dmatrix``: further DMatrix arguments (``missing``, ``enable_categorical``, ...).
     """
     data = xgb.DMatrix(X, base_margin=base_margin, **dmatrix)
-    rng = (0, 0) if iteration_range is None else tuple(iteration_range)
-    return np.asarray(
-        booster.predict(data, output_margin=True, iteration_range=rng, validate_features=validate_features),
-        dtype=np.float64,
-    )
+    rounds = iteration_range
+    raw = booster.predict(data, output_margin=True, iteration_range=rounds, validate_features=validate_features)
+    return np.asarray(raw, dtype=np.float64)
 
 
 def _f32(value: float) -> float:
