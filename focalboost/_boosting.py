@@ -57,6 +57,16 @@ FOCAL_DEFAULTS: dict[str, Any] = {
 }
 FOCAL_PARAMS = tuple(FOCAL_DEFAULTS)
 
+#: Class-weighting parameters that only the libraries' built-in objectives read (LightGBM's
+#: ``scale_pos_weight`` and ``is_unbalance`` with its aliases, XGBoost's and CatBoost's
+#: ``scale_pos_weight``), with the values that leave them off: any other value is refused.
+_CLASS_WEIGHTING: dict[str, tuple[Any, ...]] = {
+    "scale_pos_weight": (None, 1, 1.0),
+    "is_unbalance": (None, False),
+    "unbalance": (None, False),
+    "unbalanced_sets": (None, False),
+}
+
 #: The name of the focal evaluation metric, in every library's evaluation results.
 METRIC_NAME = "focal_loss"
 
@@ -493,6 +503,11 @@ class FocalClassifierMixin:
                 raise ValueError(
                     f"{name_of} got {name}={value!r}, which {shadows[name]}: the focal loss's parameter is "
                     f"focal_{name}={value!r}"
+                )
+            if name in _CLASS_WEIGHTING and value not in _CLASS_WEIGHTING[name]:
+                raise ValueError(
+                    f"{name_of} got {name}={value!r}, which only the library's own objectives read, so the focal "
+                    "objective would ignore it: weigh classes with focal_alpha or sample_weight"
                 )
 
     def _focal_setup(

@@ -117,6 +117,40 @@ def test_dask_unprefixed_or_misspelled_focal_parameter_is_refused(client, kind, 
         _within(60, lambda: _make_dask(kind, client, **{name: 0.5}).fit(da.from_array(X), da.from_array(y)))
 
 
+# -- class weighting inside the libraries' own objectives ------------------------------------------
+# Before: FocalLGBMClassifier(scale_pos_weight=10), (is_unbalance=True) and
+# FocalXGBClassifier(scale_pos_weight=10) trained the very model of the defaults (probabilities
+# equal to the last bit): only the built-in objectives read these parameters.
+CLASS_WEIGHTING = [
+    ("lightgbm", "scale_pos_weight", 10.0),
+    ("lightgbm", "is_unbalance", True),
+    ("xgboost", "scale_pos_weight", 10.0),
+    ("catboost", "scale_pos_weight", 10.0),
+]
+
+
+@pytest.mark.parametrize("lib, name, value", CLASS_WEIGHTING)
+def test_class_weighting_of_the_builtin_objectives_is_refused(lib, name, value):
+    X, y = _data()
+    with pytest.raises(ValueError, match=rf"{name}={value!r}.*focal_alpha or sample_weight"):
+        _make(lib, **{name: value}).fit(X, y)
+
+
+@pytest.mark.parametrize("kind, name, value", [c for c in CLASS_WEIGHTING if c[0] != "catboost"])
+def test_dask_class_weighting_of_the_builtin_objectives_is_refused(client, kind, name, value):
+    import dask.array as da
+
+    X, y = _data()
+    with pytest.raises(ValueError, match=rf"{name}={value!r}"):
+        _within(60, lambda: _make_dask(kind, client, **{name: value}).fit(da.from_array(X), da.from_array(y)))
+
+
+@pytest.mark.parametrize("lib", ["lightgbm", "xgboost"])
+def test_class_weighting_left_at_its_default_is_accepted(lib):
+    X, y = _data()
+    _make(lib, scale_pos_weight=1.0).fit(X, y)
+
+
 # -- objective -------------------------------------------------------------------------------------
 # Before: FocalXGBClassifier(objective="binary:logistic") trained with the focal loss and ignored
 # the objective without a word.

@@ -228,7 +228,7 @@ class FocalCatBoostClassifier(FocalClassifierMixin, CatBoostClassifier):
                 raise ValueError(
                     f"{type(self).__name__} trains with the focal loss: {name} must stay unset, got {params[name]!r}"
                 )
-        for name in ("class_weights", "auto_class_weights", "class_names", "scale_pos_weight"):
+        for name in ("class_weights", "auto_class_weights", "class_names"):
             if params.get(name) is not None:
                 raise ValueError(
                     f"{type(self).__name__} does not take {name}={params[name]!r}: weigh classes with focal_alpha "
