@@ -148,9 +148,9 @@ def derivatives(
     grad, hess = loss.gradient_hessian(y_true, raw, sample_weight)
     factor = _multiclass_hessian_factor(library, int(hess.shape[1])) if hess.ndim == 2 else 1.0
     if scale != 1.0:
-        grad = grad * scale
+        grad *= scale  # in place: gradient_hessian returns fresh arrays
     if factor * scale != 1.0:
-        hess = hess * (factor * scale)
+        hess *= factor * scale
     return grad, hess
 
 
